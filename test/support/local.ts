@@ -1,6 +1,6 @@
 // Helpers for tests that run real servers on this machine: free ports, temp dirs, child processes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,20 +74,16 @@ export function startProcess(command: string, args: string[], env: NodeJS.Proces
   };
 }
 
-/** True when a binary is on PATH; tests use it to fail with a clear message rather than skip silently. */
+/** Fails with a clear message when a binary the test needs is missing, rather than skipping silently. */
 export function requireBinary(name: string): void {
-  const found = (process.env.PATH ?? '').split(':').some((dir) => {
+  const executable = (path: string): boolean => {
     try {
-      return require_exists(join(dir, name));
+      accessSync(path, constants.X_OK);
+      return true;
     } catch {
       return false;
     }
-  });
+  };
+  const found = (process.env.PATH ?? '').split(':').some((dir) => executable(join(dir, name)));
   if (!found) throw new Error(`${name} is not installed: run 'bash scripts/system-deps.sh' (Debian packages)`);
-}
-
-import { accessSync, constants } from 'node:fs';
-function require_exists(path: string): boolean {
-  accessSync(path, constants.X_OK);
-  return true;
 }
