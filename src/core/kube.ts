@@ -1,0 +1,28 @@
+// Small pure helpers over Kubernetes objects as plain JSON.
+import type { KubeObject } from './ports.js';
+
+export function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+export function objectId(object: Pick<KubeObject, 'kind' | 'metadata'>): string {
+  const namespace = object.metadata.namespace ? `${object.metadata.namespace}/` : '';
+  return `${object.kind} ${namespace}${object.metadata.name}`;
+}
+
+type Spec = Record<string, unknown>;
+
+export function specOf(object: KubeObject): Spec {
+  const spec = object.spec;
+  return spec && typeof spec === 'object' ? (spec as Spec) : {};
+}
+
+/** A copy with `spec.replicas` set, or removed when `replicas` is undefined (so an HPA keeps owning it). */
+export function withReplicas(object: KubeObject, replicas: number | undefined): KubeObject {
+  const copy = clone(object);
+  const spec = { ...specOf(copy) };
+  if (replicas === undefined) delete spec.replicas;
+  else spec.replicas = replicas;
+  copy.spec = spec;
+  return copy;
+}
