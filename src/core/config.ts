@@ -1,0 +1,229 @@
+// Raw settings (config file, then inputs or flags over it) -> one typed, validated RolloutConfig. Every error names
+// the field, the value and the allowed form, and all of them are reported at once.
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { type Command, type ConfigFile, configFileSchema, SECRET_KEYS } from './config-schema.js';
+import { DEFAULT_GATES, type GateSpec } from './gate-config.js';
+import type { RouterName } from './routers/index.js';
+
+export type { Command } from './config-schema.js';
+
+export interface RolloutConfig {
+  command: Command;
+  model?: string;
+  namespace?: string;
+  manifests: string[];
+  container?: string;
+  image?: string;
+  build: {
+    builder: 'docker' | 'oci';
+    registry?: string;
+    repository?: string;
+    tags: string[];
+    context: string;
+    dockerfile?: string;
+    buildArgs: Record<string, string>;
+    platforms: string[];
+    modelPath?: string;
+    baseImage?: string;
+  };
+  registryAuth: { method: 'azure' | 'basic' | 'docker-config' | 'none'; username?: string; password?: string };
+  router: RouterName;
+  steps: number[];
+  intervalMs: number;
+  weight: number;
+  gates: GateSpec[];
+  analysis: {
+    alpha: number;
+    failureLimit: number;
+    inconclusiveLimit: number;
+    consecutiveErrorLimit: number;
+    onInconclusive: 'rollback' | 'hold';
+  };
+  prometheus: { url?: string; auth: 'none' | 'bearer' | 'basic' | 'azure'; token?: string };
+  window?: { from: Date; to: Date };
+  toRevision: 'previous' | number;
+  kubeconfig?: string;
+  readyTimeoutMs: number;
+  waitForLease: boolean;
+  github: { token?: string; comment: boolean; environment?: string };
+  grafana: { url?: string; token?: string };
+  dryRun: boolean;
+  failOnRollback: boolean;
+  output: 'text' | 'json';
+}
+
+export type RawSettings = Record<string, unknown>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULTS = {
+  steps: [10, 25, 50, 100],
+  intervalMs: 60_000,
+  readyTimeoutMs: 300_000,
+  alpha: 0.01,
+  failureLimit: 0,
+  inconclusiveLimit: 3,
+  consecutiveErrorLimit: 4,
+} as const;
+
+/** Which settings each command cannot do without. */
+const REQUIRED: Partial<Record<Command, { key: keyof ConfigFile; when?: (c: ConfigFile) => boolean; why: string }[]>> = {
+  plan: [{ key: 'manifests', why: 'plan reads the manifests' }],
+  deploy: [
+    { key: 'manifests', why: 'deploy applies the manifests' },
+    { key: 'prometheus-url', why: 'deploy judges the canary from Prometheus' },
+  ],
+  canary: [{ key: 'manifests', why: 'canary applies the manifests' }],
+  build: [
+    { key: 'registry', why: 'build pushes to a registry' },
+    { key: 'repository', why: 'build pushes to a repository' },
+  ],
+  analyze: [{ key: 'prometheus-url', why: 'analyze queries Prometheus' }],
+};
+
+function describeValue(key: string, raw: RawSettings): string {
+  if ((SECRET_KEYS as readonly string[]).includes(key)) return '(secret)';
+  const value = raw[key];
+  if (value === undefined) return '(missing)';
+  const shown = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value);
+  return shown && shown.length > 80 ? `${shown.slice(0, 77)}...` : (shown ?? String(value));
+}
+
+function issueText(issue: z.core.$ZodIssue, raw: RawSettings): string {
+  const [key, ...rest] = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    return `unknown setting ${issue.keys.map((k) => `'${k}'`).join(', ')}: see the inputs table in the README`;
+  }
+  const field = [key, ...rest].join('.');
+  return `${field}: ${issue.message} (got ${describeValue(key ?? '', raw)})`;
+}
+
+/** The `gates` input is YAML text; the config file holds a YAML list. */
+function normaliseGates(raw: RawSettings, problems: string[]): RawSettings {
+  const gates = raw.gates;
+  if (typeof gates !== 'string') return raw;
+  if (gates.trim() === '') return { ...raw, gates: undefined };
+  try {
+    return { ...raw, gates: parseYaml(gates) };
+  } catch (error) {
+    problems.push(`gates: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    return { ...raw, gates: undefined };
+  }
+}
+
+/** Drops empty strings: an action input left blank means "not given", so the file or the default applies. */
+function given(settings: RawSettings): RawSettings {
+  return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined && value !== ''));
+}
+
+/**
+ * Merges `overrides` (inputs or flags) over `file` (the config file) and validates the result. Throws ConfigError
+ * with every problem found.
+ */
+export function buildConfig(file: RawSettings, overrides: RawSettings): RolloutConfig {
+  const problems: string[] = [];
+  const raw = normaliseGates(given({ ...given(file), ...given(overrides) }), problems);
+  const parsed = configFileSchema.safeParse(raw);
+  if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => issueText(issue, raw)));
+  const settings: ConfigFile = parsed.success ? parsed.data : {};
+  const command = settings.command ?? 'deploy';
+
+  if (parsed.success) {
+    for (const need of REQUIRED[command] ?? []) {
+      if (settings[need.key] === undefined) problems.push(`${need.key}: required for '${command}' (${need.why})`);
+    }
+    problems.push(...crossChecks(command, settings));
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return toRolloutConfig(command, settings);
+}
+
+function crossChecks(command: Command, s: ConfigFile): string[] {
+  const problems: string[] = [];
+  if ((s.from === undefined) !== (s.to === undefined)) {
+    problems.push(`${s.from ? 'to' : 'from'}: 'from' and 'to' go together (a past window needs both ends)`);
+  }
+  if (s.from && s.to && s.from.getTime() >= s.to.getTime()) {
+    problems.push(`to: must be after from (got from ${s.from.toISOString()}, to ${s.to.toISOString()})`);
+  }
+  if ((command === 'deploy' || command === 'canary') && !s.image && !(s.registry && s.repository)) {
+    problems.push(`image: '${command}' needs an image to deploy, or registry and repository to build one`);
+  }
+  if (s['registry-auth'] === 'basic' && (!s['registry-username'] || !s['registry-password'])) {
+    problems.push('registry-auth: basic needs registry-username and registry-password');
+  }
+  if ((s['prometheus-auth'] === 'bearer' || s['prometheus-auth'] === 'basic') && !s['prometheus-token']) {
+    problems.push(`prometheus-auth: ${s['prometheus-auth']} needs prometheus-token`);
+  }
+  if (s.builder === 'oci' && command === 'build' && (!s['model-path'] || !s['base-image'])) {
+    problems.push('builder: oci needs model-path and base-image');
+  }
+  return problems;
+}
+
+function toRolloutConfig(command: Command, s: ConfigFile): RolloutConfig {
+  const steps = s.steps ?? [...DEFAULTS.steps];
+  return {
+    command,
+    model: s.model,
+    namespace: s.namespace,
+    manifests: s.manifests ?? [],
+    container: s.container,
+    image: s.image,
+    build: {
+      builder: s.builder ?? (s['model-path'] && s['base-image'] ? 'oci' : 'docker'),
+      registry: s.registry,
+      repository: s.repository,
+      tags: s.tags ?? [],
+      context: s.context ?? '.',
+      dockerfile: s.dockerfile,
+      buildArgs: s['build-args'] ?? {},
+      platforms: s.platforms ?? [],
+      modelPath: s['model-path'],
+      baseImage: s['base-image'],
+    },
+    registryAuth: {
+      method: s['registry-auth'] ?? (s['registry-username'] ? 'basic' : 'none'),
+      username: s['registry-username'],
+      password: s['registry-password'],
+    },
+    router: s.router ?? 'replicas',
+    steps,
+    intervalMs: s.interval ?? DEFAULTS.intervalMs,
+    weight: s.weight ?? (steps[0] as number),
+    gates: s.gates ?? DEFAULT_GATES,
+    analysis: {
+      alpha: s.alpha ?? DEFAULTS.alpha,
+      failureLimit: s['failure-limit'] ?? DEFAULTS.failureLimit,
+      inconclusiveLimit: s['inconclusive-limit'] ?? DEFAULTS.inconclusiveLimit,
+      consecutiveErrorLimit: s['consecutive-error-limit'] ?? DEFAULTS.consecutiveErrorLimit,
+      onInconclusive: s['on-inconclusive'] ?? 'rollback',
+    },
+    prometheus: {
+      url: s['prometheus-url'],
+      auth: s['prometheus-auth'] ?? (s['prometheus-token'] ? 'bearer' : 'none'),
+      token: s['prometheus-token'],
+    },
+    window: s.from && s.to ? { from: s.from, to: s.to } : undefined,
+    toRevision: s['to-revision'] ?? 'previous',
+    kubeconfig: s.kubeconfig,
+    readyTimeoutMs: s.timeout ?? DEFAULTS.readyTimeoutMs,
+    waitForLease: s['wait-for-lease'] ?? false,
+    github: { token: s['github-token'], comment: s.comment ?? true, environment: s.environment },
+    grafana: { url: s['grafana-url'], token: s['grafana-token'] },
+    dryRun: s['dry-run'] ?? false,
+    failOnRollback: s['fail-on-rollback'] ?? true,
+    output: s.output ?? 'text',
+  };
+}
+
+/** The secret values of a raw settings object, for masking before anything is logged. */
+export function secretValues(settings: RawSettings): string[] {
+  return SECRET_KEYS.map((key) => settings[key]).filter((v): v is string => typeof v === 'string' && v.length > 0);
+}
