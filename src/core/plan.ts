@@ -94,7 +94,7 @@ function pickContainer(deployment: KubeObject, wanted: string | undefined, model
     throw new ManifestError([`container: no container '${wanted}' in ${objectId(deployment)} (containers: ${list})`]);
   }
   if (names.length === 1) return names[0] as string;
-  if (names.includes(model)) return model;
+  for (const conventional of [model, 'model']) if (names.includes(conventional)) return conventional;
   throw new ManifestError([
     names.length === 0
       ? `${objectId(deployment)} has no containers`
