@@ -6,7 +6,17 @@ import { parseDuration } from './duration.js';
 import { gateSpecSchema } from './gate-config.js';
 import { ROUTERS } from './routers/index.js';
 
-export const COMMANDS = ['deploy', 'build', 'canary', 'analyze', 'promote', 'abort', 'rollback', 'status', 'plan'] as const;
+export const COMMANDS = [
+  'deploy',
+  'build',
+  'canary',
+  'analyze',
+  'promote',
+  'abort',
+  'rollback',
+  'status',
+  'plan',
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const splitList = (value: string | string[]): string[] =>
@@ -20,16 +30,14 @@ const flag = z
 
 function numberIn(min: number, max: number, integer: boolean) {
   const form = `${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`;
-  return z
-    .union([z.number(), z.string()], { error: `must be ${form}` })
-    .transform((value, context) => {
-      const parsed = typeof value === 'number' ? value : value.trim() === '' ? NaN : Number(value);
-      if (!Number.isFinite(parsed) || parsed < min || parsed > max || (integer && !Number.isInteger(parsed))) {
-        context.addIssue({ code: 'custom', message: `must be ${form}` });
-        return z.NEVER;
-      }
-      return parsed;
-    });
+  return z.union([z.number(), z.string()], { error: `must be ${form}` }).transform((value, context) => {
+    const parsed = typeof value === 'number' ? value : value.trim() === '' ? NaN : Number(value);
+    if (!Number.isFinite(parsed) || parsed < min || parsed > max || (integer && !Number.isInteger(parsed))) {
+      context.addIssue({ code: 'custom', message: `must be ${form}` });
+      return z.NEVER;
+    }
+    return parsed;
+  });
 }
 
 const duration = z
@@ -170,4 +178,9 @@ export type ConfigKey = keyof ConfigFile;
 export const CONFIG_KEYS = Object.keys(configFileSchema.shape) as ConfigKey[];
 
 /** Keys whose values are secrets: masked in logs, never echoed in error messages. */
-export const SECRET_KEYS: readonly ConfigKey[] = ['registry-password', 'prometheus-token', 'github-token', 'grafana-token'];
+export const SECRET_KEYS: readonly ConfigKey[] = [
+  'registry-password',
+  'prometheus-token',
+  'github-token',
+  'grafana-token',
+];

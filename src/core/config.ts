@@ -73,19 +73,20 @@ export const DEFAULTS = {
 } as const;
 
 /** Which settings each command cannot do without. */
-const REQUIRED: Partial<Record<Command, { key: keyof ConfigFile; when?: (c: ConfigFile) => boolean; why: string }[]>> = {
-  plan: [{ key: 'manifests', why: 'plan reads the manifests' }],
-  deploy: [
-    { key: 'manifests', why: 'deploy applies the manifests' },
-    { key: 'prometheus-url', why: 'deploy judges the canary from Prometheus' },
-  ],
-  canary: [{ key: 'manifests', why: 'canary applies the manifests' }],
-  build: [
-    { key: 'registry', why: 'build pushes to a registry' },
-    { key: 'repository', why: 'build pushes to a repository' },
-  ],
-  analyze: [{ key: 'prometheus-url', why: 'analyze queries Prometheus' }],
-};
+const REQUIRED: Partial<Record<Command, { key: keyof ConfigFile; when?: (c: ConfigFile) => boolean; why: string }[]>> =
+  {
+    plan: [{ key: 'manifests', why: 'plan reads the manifests' }],
+    deploy: [
+      { key: 'manifests', why: 'deploy applies the manifests' },
+      { key: 'prometheus-url', why: 'deploy judges the canary from Prometheus' },
+    ],
+    canary: [{ key: 'manifests', why: 'canary applies the manifests' }],
+    build: [
+      { key: 'registry', why: 'build pushes to a registry' },
+      { key: 'repository', why: 'build pushes to a repository' },
+    ],
+    analyze: [{ key: 'prometheus-url', why: 'analyze queries Prometheus' }],
+  };
 
 function describeValue(key: string, raw: RawSettings): string {
   if ((SECRET_KEYS as readonly string[]).includes(key)) return '(secret)';

@@ -62,6 +62,7 @@ export function parseManifests(sources: ManifestSource[]): SourcedObject[] {
     });
   }
   if (problems.length > 0) throw new ManifestError(problems);
-  if (objects.length === 0) throw new ManifestError([`no Kubernetes objects in ${sources.map((s) => s.path).join(', ') || 'the manifests'}`]);
+  if (objects.length === 0)
+    throw new ManifestError([`no Kubernetes objects in ${sources.map((s) => s.path).join(', ') || 'the manifests'}`]);
   return objects;
 }

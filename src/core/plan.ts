@@ -150,7 +150,9 @@ export function resolveTarget(request: Omit<PlanRequest, 'steps'>): RolloutTarge
 
   if (chosen.kind === 'InferenceService') {
     if (request.router !== 'kserve') {
-      throw new ManifestError([`router: ${objectId(chosen)} is an InferenceService: use router kserve (got '${request.router}')`]);
+      throw new ManifestError([
+        `router: ${objectId(chosen)} is an InferenceService: use router kserve (got '${request.router}')`,
+      ]);
     }
     return {
       model,
@@ -168,7 +170,9 @@ export function resolveTarget(request: Omit<PlanRequest, 'steps'>): RolloutTarge
   }
   const matchLabels = labelsOf(asJson(specOf(chosen).selector).matchLabels);
   if (Object.keys(matchLabels).length === 0) {
-    throw new ManifestError([`${objectId(chosen)}: spec.selector.matchLabels is required (the canary's selector is derived from it)`]);
+    throw new ManifestError([
+      `${objectId(chosen)}: spec.selector.matchLabels is required (the canary's selector is derived from it)`,
+    ]);
   }
   const container = pickContainer(chosen, request.container, model);
   const podLabels = podTemplate(chosen).labels;
@@ -180,9 +184,7 @@ export function resolveTarget(request: Omit<PlanRequest, 'steps'>): RolloutTarge
     return o.kind === 'HorizontalPodAutoscaler' && local(o) && ref.kind === 'Deployment' && ref.name === model;
   });
   const stable = inNamespace(withTrackLabel(withoutServerFields(chosen), 'stable', false), namespace);
-  const replicas = hpa
-    ? Number(specOf(hpa).minReplicas ?? 1)
-    : Number(specOf(chosen).replicas ?? 1);
+  const replicas = hpa ? Number(specOf(hpa).minReplicas ?? 1) : Number(specOf(chosen).replicas ?? 1);
   return {
     model,
     namespace,
@@ -205,7 +207,9 @@ export function buildPlan(request: PlanRequest): Plan {
     warnings.push(`image ${request.image} is not pinned by digest: deploy resolves it to its digest first`);
   }
   if (target.hpa) {
-    warnings.push(`${objectId(target.hpa)} scales ${target.model}: the canary's replicas follow the stable's current count`);
+    warnings.push(
+      `${objectId(target.hpa)} scales ${target.model}: the canary's replicas follow the stable's current count`,
+    );
   }
   const steps = request.steps.map((weight) => ({
     weight,

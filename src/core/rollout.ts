@@ -107,7 +107,9 @@ const iso = (at: Date) => at.toISOString();
 
 function endStep(state: RolloutState, at: Date, result: StepRecord['result']): StepRecord[] {
   return state.timeline.map((record, index) =>
-    index === state.timeline.length - 1 && record.endedAt === undefined ? { ...record, endedAt: iso(at), result } : record,
+    index === state.timeline.length - 1 && record.endedAt === undefined
+      ? { ...record, endedAt: iso(at), result }
+      : record,
   );
 }
 
@@ -121,37 +123,64 @@ function startStep(state: RolloutState, stepIndex: number, at: Date): Transition
       looksThisStep: 0,
       timeline: [...state.timeline, { weight, startedAt: iso(at), result: 'running' }],
     },
-    actions: [{ type: 'apply-weight', weight, stepIndex }, { type: 'report', final: false }],
+    actions: [
+      { type: 'apply-weight', weight, stepIndex },
+      { type: 'report', final: false },
+    ],
   };
 }
 
 function wait(state: RolloutState, at: Date): Transition {
-  return { state: { ...state, phase: 'waiting' }, actions: [{ type: 'wait', until: new Date(at.getTime() + state.intervalMs) }] };
+  return {
+    state: { ...state, phase: 'waiting' },
+    actions: [{ type: 'wait', until: new Date(at.getTime() + state.intervalMs) }],
+  };
 }
 
 function rollBack(state: RolloutState, at: Date, cause: RollbackCause, reason: string): Transition {
   const stepResult = cause === 'gate-failed' ? 'fail' : cause === 'inconclusive' ? 'inconclusive' : 'skipped';
   return {
     state: { ...state, phase: 'rolling-back', cause, reason, attempts: 0, timeline: endStep(state, at, stepResult) },
-    actions: [{ type: 'roll-back', reason }, { type: 'report', final: false }],
+    actions: [
+      { type: 'roll-back', reason },
+      { type: 'report', final: false },
+    ],
   };
 }
 
 function finish(state: RolloutState, phase: Phase): Transition {
-  return { state: { ...state, phase }, actions: [{ type: 'report', final: true }, { type: 'finish', phase }] };
+  return {
+    state: { ...state, phase },
+    actions: [
+      { type: 'report', final: true },
+      { type: 'finish', phase },
+    ],
+  };
 }
 
-function onLook(state: RolloutState, event: { outcome: LookOutcome; reason: string }, at: Date, limits: Limits): Transition {
+function onLook(
+  state: RolloutState,
+  event: { outcome: LookOutcome; reason: string },
+  at: Date,
+  limits: Limits,
+): Transition {
   const looks = state.looksThisStep + 1;
   const weight = state.steps[state.stepIndex] as number;
   const where = `step ${state.stepIndex + 1}/${state.steps.length} (${weight}%)`;
-  const counted = { ...state, looksThisStep: looks, consecutiveErrors: event.outcome === 'error' ? state.consecutiveErrors + 1 : 0 };
+  const counted = {
+    ...state,
+    looksThisStep: looks,
+    consecutiveErrors: event.outcome === 'error' ? state.consecutiveErrors + 1 : 0,
+  };
 
   switch (event.outcome) {
     case 'pass': {
       const passed = { ...counted, timeline: endStep(counted, at, 'pass') };
       if (state.stepIndex + 1 >= state.steps.length) {
-        return { state: { ...passed, phase: 'promoting', attempts: 0 }, actions: [{ type: 'promote' }, { type: 'report', final: false }] };
+        return {
+          state: { ...passed, phase: 'promoting', attempts: 0 },
+          actions: [{ type: 'promote' }, { type: 'report', final: false }],
+        };
       }
       return startStep(passed, state.stepIndex + 1, at);
     }
@@ -165,7 +194,12 @@ function onLook(state: RolloutState, event: { outcome: LookOutcome; reason: stri
     }
     case 'error': {
       if (counted.consecutiveErrors > limits.consecutiveErrorLimit) {
-        return inconclusive(counted, at, limits, `metrics unavailable for ${counted.consecutiveErrors} looks in a row at ${where}: ${event.reason}`);
+        return inconclusive(
+          counted,
+          at,
+          limits,
+          `metrics unavailable for ${counted.consecutiveErrors} looks in a row at ${where}: ${event.reason}`,
+        );
       }
       return wait(counted, at);
     }
@@ -173,7 +207,12 @@ function onLook(state: RolloutState, event: { outcome: LookOutcome; reason: stri
       const inconclusives = state.inconclusives + 1;
       const next = { ...counted, inconclusives };
       if (inconclusives > limits.inconclusiveLimit) {
-        return inconclusive(next, at, limits, `analysis inconclusive ${inconclusives} times at ${where}: ${event.reason}`);
+        return inconclusive(
+          next,
+          at,
+          limits,
+          `analysis inconclusive ${inconclusives} times at ${where}: ${event.reason}`,
+        );
       }
       return wait(next, at);
     }
@@ -190,7 +229,11 @@ function inconclusive(state: RolloutState, at: Date, limits: Limits, reason: str
   if (limits.onInconclusive === 'hold') {
     return {
       state: { ...state, phase: 'held', cause: 'inconclusive', reason, timeline: endStep(state, at, 'inconclusive') },
-      actions: [{ type: 'hold', reason }, { type: 'report', final: true }, { type: 'finish', phase: 'held' }],
+      actions: [
+        { type: 'hold', reason },
+        { type: 'report', final: true },
+        { type: 'finish', phase: 'held' },
+      ],
     };
   }
   return rollBack(state, at, 'inconclusive', reason);
@@ -201,7 +244,14 @@ function onError(state: RolloutState, error: string, at: Date, limits: Limits): 
   switch (state.phase) {
     case 'rolling-back':
       if (attempts >= limits.maxAttempts) {
-        return finish({ ...state, attempts, reason: `${state.reason ?? 'rollback'}; rolling back failed ${attempts} times: ${error}` }, 'failed');
+        return finish(
+          {
+            ...state,
+            attempts,
+            reason: `${state.reason ?? 'rollback'}; rolling back failed ${attempts} times: ${error}`,
+          },
+          'failed',
+        );
       }
       return { state: { ...state, attempts }, actions: [{ type: 'roll-back', reason: state.reason ?? error }] };
     case 'promoting':
@@ -217,7 +267,12 @@ function onError(state: RolloutState, error: string, at: Date, limits: Limits): 
 }
 
 /** The next state and actions for an event at time `at`. Events that do not fit the phase change nothing. */
-export function transition(state: RolloutState, event: RolloutEvent, at: Date, limits: Limits = DEFAULT_LIMITS): Transition {
+export function transition(
+  state: RolloutState,
+  event: RolloutEvent,
+  at: Date,
+  limits: Limits = DEFAULT_LIMITS,
+): Transition {
   const unchanged: Transition = { state, actions: [] };
   if (TERMINAL.includes(state.phase)) return unchanged;
   if (event.type === 'error') return onError(state, event.error, at, limits);
@@ -236,7 +291,12 @@ export function transition(state: RolloutState, event: RolloutEvent, at: Date, l
     case 'progressing':
       if (event.type === 'canary-ready') return wait(state, at);
       if (event.type === 'canary-not-ready') {
-        return rollBack(state, at, 'not-ready', `canary not ready at ${state.steps[state.stepIndex]}%: ${event.reason}`);
+        return rollBack(
+          state,
+          at,
+          'not-ready',
+          `canary not ready at ${state.steps[state.stepIndex]}%: ${event.reason}`,
+        );
       }
       return unchanged;
     case 'waiting':
@@ -251,7 +311,9 @@ export function transition(state: RolloutState, event: RolloutEvent, at: Date, l
     case 'promoting':
       return event.type === 'promoted' ? finish(state, 'promoted') : unchanged;
     case 'rolling-back':
-      return event.type === 'rolled-back' ? finish(state, state.cause === 'aborted' ? 'aborted' : 'rolled-back') : unchanged;
+      return event.type === 'rolled-back'
+        ? finish(state, state.cause === 'aborted' ? 'aborted' : 'rolled-back')
+        : unchanged;
     default:
       return unchanged;
   }

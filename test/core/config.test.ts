@@ -49,7 +49,9 @@ describe('buildConfig', () => {
   });
 
   it('takes native YAML values from the file and lets inputs override them', () => {
-    const file = parse('steps: [5, 50]\ninterval: 30\nrouter: istio\nmodel: fraud\ngates:\n  - name: error-rate\n    max: 0.02\n');
+    const file = parse(
+      'steps: [5, 50]\ninterval: 30\nrouter: istio\nmodel: fraud\ngates:\n  - name: error-rate\n    max: 0.02\n',
+    );
     const config = buildConfig(file, { ...base, router: 'nginx', model: '' });
     expect(config.steps).toEqual([5, 50]);
     expect(config.intervalMs).toBe(30_000);
@@ -111,7 +113,10 @@ describe('buildConfig', () => {
   });
 
   it('never echoes a secret in an error', () => {
-    const problems = problemsOf({}, { ...base, 'grafana-url': 'x', 'prometheus-auth': 'nope', 'prometheus-token': 'hunter2' });
+    const problems = problemsOf(
+      {},
+      { ...base, 'grafana-url': 'x', 'prometheus-auth': 'nope', 'prometheus-token': 'hunter2' },
+    );
     expect(problems.join('\n')).not.toContain('hunter2');
   });
 

@@ -122,11 +122,31 @@ describe('plan: KServe', () => {
 
 describe('plan: bad manifests', () => {
   it.each([
-    ['no Deployment', [m.SERVICE, m.CONFIGMAP], {}, 'no Deployment or InferenceService in the manifests (found: Service ml/churn-scorer, ConfigMap ml/churn-settings)'],
+    [
+      'no Deployment',
+      [m.SERVICE, m.CONFIGMAP],
+      {},
+      'no Deployment or InferenceService in the manifests (found: Service ml/churn-scorer, ConfigMap ml/churn-settings)',
+    ],
     ['unknown model', [m.DEPLOYMENT], { model: 'fraud' }, "model: no Deployment or InferenceService named 'fraud'"],
-    ['unknown container', [m.DEPLOYMENT], { container: 'server' }, "container: no container 'server' in Deployment ml/churn-scorer (containers: model, sidecar)"],
-    ['ambiguous container', [m.DEPLOYMENT.replace('name: model', 'name: main')], {}, 'container: Deployment ml/churn-scorer has 2 containers (main, sidecar)'],
-    ['kserve router on a Deployment', [m.DEPLOYMENT], { router: 'kserve' }, 'router: kserve routes an InferenceService'],
+    [
+      'unknown container',
+      [m.DEPLOYMENT],
+      { container: 'server' },
+      "container: no container 'server' in Deployment ml/churn-scorer (containers: model, sidecar)",
+    ],
+    [
+      'ambiguous container',
+      [m.DEPLOYMENT.replace('name: model', 'name: main')],
+      {},
+      'container: Deployment ml/churn-scorer has 2 containers (main, sidecar)',
+    ],
+    [
+      'kserve router on a Deployment',
+      [m.DEPLOYMENT],
+      { router: 'kserve' },
+      'router: kserve routes an InferenceService',
+    ],
   ])('%s', (_name, docs, extra, message) => {
     expect(errorOf(() => buildPlan(request(docs, extra as Partial<PlanRequest>)))).toContain(message);
   });
@@ -144,6 +164,8 @@ describe('plan: bad manifests', () => {
   });
 
   it('warns when the image is a tag', () => {
-    expect(buildPlan(request([m.DEPLOYMENT], { image: 'myacr.azurecr.io/churn:2' })).warnings[0]).toContain('not pinned by digest');
+    expect(buildPlan(request([m.DEPLOYMENT], { image: 'myacr.azurecr.io/churn:2' })).warnings[0]).toContain(
+      'not pinned by digest',
+    );
   });
 });

@@ -1,0 +1,74 @@
+// Terminal entry: `model-canary <command> [--flag value ...]`. Flags are the action's inputs; the same commands run.
+import { parseArgs } from 'node:util';
+import { type CommandResult, systemClock } from './commands/context.js';
+import { EXIT, exitCodeForError, runCommand } from './commands/run.js';
+import { buildConfig, ConfigError } from './core/config.js';
+import { COMMANDS, CONFIG_KEYS } from './core/config-schema.js';
+import type { Logger } from './core/ports.js';
+import { readConfigFile } from './config-file.js';
+
+const FLAGS_WITHOUT_VALUE = new Set(['dry-run', 'comment', 'wait-for-lease', 'fail-on-rollback']);
+
+const USAGE = `usage: model-canary <${COMMANDS.join('|')}> [--flag value ...]
+Every action input is a flag (--manifests k8s/ --image reg/name@sha256:... --steps 10,50,100);
+--output json prints the report JSON on stdout. See the README for every flag.`;
+
+/** `--dry-run` alone means true, as the contract says; util.parseArgs then reads every flag as a string. */
+function withImplicitTrue(args: string[]): string[] {
+  return args.flatMap((arg, index) => {
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    const next = args[index + 1];
+    const hasValue = next !== undefined && !next.startsWith('--');
+    return name && FLAGS_WITHOUT_VALUE.has(name) && !hasValue ? [arg, 'true'] : [arg];
+  });
+}
+
+export function parseCli(argv: string[]): Record<string, string> {
+  const options = Object.fromEntries(CONFIG_KEYS.map((key) => [key, { type: 'string' as const }]));
+  let parsed;
+  try {
+    parsed = parseArgs({ args: withImplicitTrue(argv), options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new ConfigError([`${(error as Error).message.replace(/\. To specify.*$/, '')}`]);
+  }
+  const [command, ...extra] = parsed.positionals;
+  if (extra.length > 0)
+    throw new ConfigError([`unexpected argument ${JSON.stringify(extra[0])}: flags take the form --name value`]);
+  const flags = Object.fromEntries(Object.entries(parsed.values).filter(([, v]) => typeof v === 'string')) as Record<
+    string,
+    string
+  >;
+  return command ? { ...flags, command } : flags;
+}
+
+const stderrLogger: Logger = {
+  info: (message) => process.stderr.write(`${message}\n`),
+  warn: (message) => process.stderr.write(`warning: ${message}\n`),
+  debug: (message) => {
+    if (process.env.MODEL_CANARY_DEBUG) process.stderr.write(`debug: ${message}\n`);
+  },
+};
+
+function print(result: CommandResult, json: boolean): void {
+  process.stdout.write(json ? `${JSON.stringify(result.report, null, 2)}\n` : `${result.text}\n`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return argv.length === 0 ? EXIT.badInput : EXIT.ok;
+  }
+  try {
+    const flags = parseCli(argv);
+    if (!flags.command) throw new ConfigError([`command: missing: ${USAGE.split('\n')[0]}`]);
+    const config = buildConfig(readConfigFile(flags.config), flags);
+    const result = await runCommand({ config, logger: stderrLogger, clock: systemClock, cwd: process.cwd() });
+    print(result, config.output === 'json');
+    return result.exitCode;
+  } catch (error) {
+    process.stderr.write(`model-canary: ${error instanceof Error ? error.message : String(error)}\n`);
+    return exitCodeForError(error);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,59 @@
+// A plan -> what a person reads: a schedule table and the objects as YAML, for the terminal and the job summary.
+import { stringify } from 'yaml';
+import { objectId } from './kube.js';
+import type { Plan } from './plan.js';
+import { markdownTable, textTable } from './text-table.js';
+
+function scheduleRows(plan: Plan): string[][] {
+  const replicas = plan.router === 'replicas';
+  const header = ['step', 'canary weight', ...(replicas ? ['stable pods', 'canary pods'] : []), 'objects applied'];
+  const rows = plan.steps.map((step, index) => [
+    String(index + 1),
+    `${step.weight}%`,
+    ...(replicas ? [String(step.replicas?.stable ?? ''), String(step.replicas?.canary ?? '')] : []),
+    step.objects.map(objectId).join(', '),
+  ]);
+  return [header, ...rows];
+}
+
+function heading(plan: Plan): string {
+  const { target } = plan;
+  return `Plan for ${target.kind} ${target.namespace}/${target.model}: router ${plan.router}, image ${target.image}`;
+}
+
+function stepYaml(plan: Plan, index: number): string {
+  const step = plan.steps[index];
+  if (!step) return '';
+  return step.objects.map((object) => stringify(object, { lineWidth: 0 })).join('---\n');
+}
+
+export function renderPlanText(plan: Plan): string {
+  const parts = [heading(plan), ''];
+  for (const warning of plan.warnings) parts.push(`warning: ${warning}`);
+  if (plan.warnings.length > 0) parts.push('');
+  parts.push(textTable(scheduleRows(plan)), '');
+  plan.steps.forEach((step, index) => {
+    parts.push(`# step ${index + 1}: canary at ${step.weight}%`, '---', stepYaml(plan, index));
+  });
+  return parts.join('\n');
+}
+
+/** Markdown for the job summary; `escape` makes text from the manifests safe (names, labels). */
+export function renderPlanMarkdown(plan: Plan, escape: (text: string) => string): string {
+  const rows = scheduleRows(plan).map((row) => row.map(escape));
+  const parts = [`### model-canary plan`, '', escape(heading(plan)), ''];
+  for (const warning of plan.warnings) parts.push(`> ⚠️ ${escape(warning)}`, '');
+  parts.push(markdownTable(rows), '');
+  plan.steps.forEach((step, index) => {
+    parts.push(
+      `<details><summary>Step ${index + 1}: objects at ${step.weight}%</summary>`,
+      '',
+      '```yaml',
+      stepYaml(plan, index).replace(/```/g, '` ` `'),
+      '```',
+      '</details>',
+      '',
+    );
+  });
+  return parts.join('\n');
+}

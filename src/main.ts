@@ -1,0 +1,49 @@
+// The action's main step: the only place (with post.ts) that sets outputs, saves state or fails the step.
+import * as core from '@actions/core';
+import { type CommandResult, systemClock } from './commands/context.js';
+import { EXIT, exitCodeForError, runCommand } from './commands/run.js';
+import type { RolloutConfig } from './core/config.js';
+import type { Logger } from './core/ports.js';
+import { readInputs } from './inputs.js';
+
+export const actionLogger: Logger = {
+  info: (message) => core.info(message),
+  warn: (message) => core.warning(message),
+  debug: (message) => core.debug(message),
+};
+
+function setOutputs(result: CommandResult): void {
+  const { report } = result;
+  core.setOutput('verdict', report.verdict);
+  core.setOutput('image', report.image ?? '');
+  core.setOutput('digest', report.digest ?? '');
+  core.setOutput('revision', report.revision === undefined ? '' : String(report.revision));
+  core.setOutput('report', JSON.stringify(report));
+}
+
+function failureFor(result: CommandResult, config: RolloutConfig): string | undefined {
+  if (result.exitCode === EXIT.ok) return undefined;
+  const reason = result.report.reason ?? `verdict ${result.report.verdict}`;
+  const rolledBack = result.exitCode === EXIT.rolledBack || result.exitCode === EXIT.inconclusive;
+  if (rolledBack && !config.failOnRollback) {
+    core.warning(`${result.report.model}: ${reason} (fail-on-rollback is false, so the step passes)`);
+    return undefined;
+  }
+  return `${result.report.model}: ${reason}`;
+}
+
+export async function run(): Promise<void> {
+  core.saveState('isPost', 'true');
+  try {
+    const config = readInputs();
+    const result = await runCommand({ config, logger: actionLogger, clock: systemClock, cwd: process.cwd() });
+    setOutputs(result);
+    core.info(result.text);
+    await core.summary.addRaw(result.markdown, true).write();
+    const failure = failureFor(result, config);
+    if (failure) core.setFailed(failure);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    core.setFailed(exitCodeForError(error) === EXIT.badInput ? message : `model-canary failed: ${message}`);
+  }
+}

@@ -1,0 +1,61 @@
+// The bundled CLI as a user runs it: flags, --output json, exit codes.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI_ENTRY } from './support/runner.js';
+import { tempDir } from './support/local.js';
+import * as m from './fixtures/manifests.js';
+
+const repo = tempDir('cli');
+beforeAll(() => {
+  mkdirSync(join(repo.path, 'k8s'));
+  writeFileSync(join(repo.path, 'k8s', 'app.yaml'), [m.DEPLOYMENT, m.SERVICE, m.HPA].join('---\n'));
+});
+afterAll(() => repo.remove());
+
+function cli(...args: string[]) {
+  const result = spawnSync(process.execPath, [CLI_ENTRY, ...args], { cwd: repo.path, encoding: 'utf8' });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('model-canary CLI', () => {
+  it('plan --output json prints the contract report', () => {
+    const run = cli('plan', '--manifests', 'k8s/', '--image', m.IMAGE, '--steps', '25,100', '--output', 'json');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report).toMatchObject({ command: 'plan', verdict: 'planned', digest: m.DIGEST, model: 'churn-scorer' });
+    expect(report.steps.map((s: { replicas: unknown }) => s.replicas)).toEqual([
+      { stable: 2, canary: 1 },
+      { stable: 0, canary: 3 },
+    ]);
+    expect(run.stderr).toContain('HorizontalPodAutoscaler ml/churn-scorer scales churn-scorer');
+  });
+
+  it('plan prints a readable table and the YAML by default', () => {
+    const run = cli('plan', '--manifests', 'k8s/app.yaml', '--image', m.IMAGE, '--dry-run');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/step\s+canary weight\s+stable pods\s+canary pods/);
+    expect(run.stdout).toContain('name: churn-scorer-canary');
+  });
+
+  it.each([
+    [['plan', '--manifests', 'k8s/', '--steps', '10,5'], 'steps: must rise step by step'],
+    [['plan', '--manifests', 'nowhere/', '--image', m.IMAGE], "manifests: nothing matches 'nowhere/'"],
+    [
+      ['plan', '--manifests', 'k8s/', '--image', m.IMAGE, '--model', 'fraud'],
+      "no Deployment or InferenceService named 'fraud'",
+    ],
+    [['plan', '--bogus', 'x'], "Unknown option '--bogus'"],
+    [['launch'], 'command: must be one of deploy, build'],
+  ])('exits 2 on bad input: %j', (args, message) => {
+    const run = cli(...args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+  });
+
+  it('prints usage with no arguments', () => {
+    const run = cli();
+    expect(run.code).toBe(2);
+    expect(run.stdout).toContain('usage: model-canary');
+  });
+});
