@@ -93,7 +93,8 @@ export class RegistryAuth {
     const { realm, service } = this.challenge?.params ?? {};
     const { registry, credentials } = this.options;
     if (!realm) throw new Error(`registry ${registry} asked for a Bearer token but named no realm to get it from`);
-    const allScopes = [...new Set([...(this.challenge?.params.scope?.split(' ') ?? []), ...scopes])].filter(Boolean);
+    // Our scopes say what this request needs; the challenge's scope only when we know none.
+    const allScopes = scopes.length > 0 ? scopes : (this.challenge?.params.scope?.split(' ') ?? []);
     let response;
     try {
       if (credentials.kind === 'refresh-token') {
