@@ -88,7 +88,7 @@ export interface InspectedImage {
 /** What another client sees: `skopeo inspect` of a reference in the test registry. */
 export function skopeoInspect(reference: string, extra: string[] = []): InspectedImage {
   return JSON.parse(
-    run('skopeo', ['inspect', '--tls-verify=false', ...extra, `docker://${reference}`]),
+    run('skopeo', ['inspect', '--no-tags', '--tls-verify=false', ...extra, `docker://${reference}`]),
   ) as InspectedImage;
 }
 
@@ -101,6 +101,7 @@ export function skopeoRaw(reference: string): Record<string, unknown> {
 
 /** Pulls an image into an OCI layout and unpacks it with umoci: the files another runtime would get. */
 export function pullAndUnpack(reference: string, dir: string): string {
+  mkdirSync(dir, { recursive: true });
   const layout = join(dir, 'pulled');
   run('skopeo', ['copy', '--src-tls-verify=false', `docker://${reference}`, `oci:${layout}:pulled`]);
   const bundle = join(dir, 'bundle');
