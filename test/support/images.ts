@@ -20,6 +20,8 @@ export interface BaseImageOptions {
   platforms?: string[];
   env?: string[];
   label?: string;
+  /** `user:password` for a registry with basic auth. */
+  creds?: string;
 }
 
 /** Makes a small base image (a file in /srv plus env and a label) and pushes it to `destination`. */
@@ -42,8 +44,9 @@ export function pushBaseImage(dir: string, destination: string, options: BaseIma
     config.push(`--config.label=${options.label ?? 'base.label=yes'}`);
     run('umoci', config);
   });
+  const copy = ['copy', '--dest-tls-verify=false', ...(options.creds ? ['--dest-creds', options.creds] : [])];
   if (platforms.length === 1) {
-    run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${layout}:p0`, `docker://${destination}`]);
+    run('skopeo', [...copy, `oci:${layout}:p0`, `docker://${destination}`]);
     return;
   }
   // An index over the per-platform manifests, written into the layout by hand: umoci makes no indexes.
@@ -74,7 +77,7 @@ export function pushBaseImage(dir: string, destination: string, options: BaseIma
     annotations: { 'org.opencontainers.image.ref.name': 'multi' },
   } as never);
   writeFileSync(join(layout, 'index.json'), JSON.stringify(layoutIndex));
-  run('skopeo', ['copy', '--all', '--dest-tls-verify=false', `oci:${layout}:multi`, `docker://${destination}`]);
+  run('skopeo', [...copy, '--all', `oci:${layout}:multi`, `docker://${destination}`]);
 }
 
 export interface InspectedImage {
