@@ -11,7 +11,7 @@ function run(command: string, args: string[]): string {
     return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
     const failure = error as { stderr?: string; message: string };
-    throw new Error(`${command} ${args.join(' ')} failed: ${failure.stderr ?? failure.message}`);
+    throw new Error(`${command} ${args.join(' ')} failed: ${failure.stderr ?? failure.message}`, { cause: error });
   }
 }
 

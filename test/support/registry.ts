@@ -62,7 +62,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     await waitForHttp(`${url}/v2/`);
   } catch (error) {
     await server.stop();
-    throw new Error(`${(error as Error).message}\n${server.output()}`);
+    throw new Error(`${(error as Error).message}\n${server.output()}`, { cause: error });
   }
   return {
     host: `${LOOPBACK}:${port}`,

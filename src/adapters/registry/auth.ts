@@ -89,35 +89,37 @@ export class RegistryAuth {
     return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   }
 
+  private tokenRequest(realm: string, service: string | undefined, allScopes: string[]) {
+    const { credentials } = this.options;
+    if (credentials.kind === 'refresh-token') {
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.refreshToken });
+      if (service) form.set('service', service);
+      form.set('scope', allScopes.join(' '));
+      return this.http.post(realm, form.toString(), {
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        validateStatus: () => true,
+      });
+    }
+    const params = new URLSearchParams();
+    if (service) params.set('service', service);
+    for (const scope of allScopes) params.append('scope', scope);
+    const authorization = this.basicHeader();
+    return this.http.get(`${realm}${realm.includes('?') ? '&' : '?'}${params.toString()}`, {
+      headers: authorization ? { Authorization: authorization } : {},
+      validateStatus: () => true,
+    });
+  }
+
   private async fetchToken(scopes: string[]): Promise<string> {
     const { realm, service } = this.challenge?.params ?? {};
-    const { registry, credentials } = this.options;
+    const { registry } = this.options;
     if (!realm) throw new Error(`registry ${registry} asked for a Bearer token but named no realm to get it from`);
     // Our scopes say what this request needs; the challenge's scope only when we know none.
     const allScopes = scopes.length > 0 ? scopes : (this.challenge?.params.scope?.split(' ') ?? []);
-    let response;
-    try {
-      if (credentials.kind === 'refresh-token') {
-        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.refreshToken });
-        if (service) form.set('service', service);
-        form.set('scope', allScopes.join(' '));
-        response = await this.http.post(realm, form.toString(), {
-          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-          validateStatus: () => true,
-        });
-      } else {
-        const params = new URLSearchParams();
-        if (service) params.set('service', service);
-        for (const scope of allScopes) params.append('scope', scope);
-        const authorization = this.basicHeader();
-        response = await this.http.get(`${realm}${realm.includes('?') ? '&' : '?'}${params.toString()}`, {
-          headers: authorization ? { Authorization: authorization } : {},
-          validateStatus: () => true,
-        });
-      }
-    } catch (error) {
-      throw new Error(`registry ${registry}: token service ${realm} is unreachable: ${(error as Error).message}`);
-    }
+    const response = await secretSafe(
+      this.tokenRequest(realm, service, allScopes),
+      (message) => `registry ${registry}: token service ${realm} is unreachable: ${message}`,
+    );
     if (response.status === 401 || response.status === 403) {
       throw new Error(
         `registry ${registry} refused the credentials (HTTP ${response.status} from its token service ${realm}): ` +
@@ -136,3 +138,16 @@ export class RegistryAuth {
 
 /** The user name ACR expects beside a refresh token (docker login does the same). */
 export const ACR_REFRESH_TOKEN_USER = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * Awaits an HTTP call and turns a failure into an error with `describe(message)` only: no `cause`, because
+ * the underlying error carries the request (Authorization headers, tokens in form bodies).
+ */
+export async function secretSafe<T>(call: Promise<T>, describe: (message: string) => string): Promise<T> {
+  const outcome = await call.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, message: (error as Error).message }),
+  );
+  if (!outcome.ok) throw new Error(describe(outcome.message));
+  return outcome.value;
+}

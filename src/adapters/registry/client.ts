@@ -427,6 +427,7 @@ export class RegistryClient {
           responseType: spec.responseType ?? 'arraybuffer',
         });
       } catch (error) {
+        // No `cause`: axios errors carry the request, Authorization header included.
         throw new RegistryError(
           `registry ${this.registry}: ${spec.method} ${describePath(url)} failed: ${(error as Error).message}`,
           undefined,

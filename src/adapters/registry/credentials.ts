@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { registryBaseUrl } from '../../core/image-ref.js';
-import { ACR_REFRESH_TOKEN_USER, type RegistryCredentials } from './auth.js';
+import { ACR_REFRESH_TOKEN_USER, secretSafe, type RegistryCredentials } from './auth.js';
 
 export type RegistryAuthMode = 'azure' | 'basic' | 'docker-config';
 
@@ -59,6 +59,7 @@ export async function azureCliAccessToken(run: CommandRunner, tenant?: string): 
     throw new Error(
       `registry-auth azure: 'az account get-access-token' failed (${(error as Error).message.split('\n')[0]}): ` +
         'run azure/login before this step, or pass an Azure AD token',
+      { cause: error },
     );
   }
   const token = (JSON.parse(output) as { accessToken?: string }).accessToken;
@@ -79,15 +80,13 @@ export async function acrRefreshToken(options: CredentialOptions): Promise<strin
   const url = `${(options.oauthBaseUrl ?? registryBaseUrl(options.registry)).replace(/\/$/, '')}/oauth2/exchange`;
   const form = new URLSearchParams({ grant_type: 'access_token', service: options.registry, access_token: aadToken });
   if (options.tenant) form.set('tenant', options.tenant);
-  let response;
-  try {
-    response = await http.post(url, form.toString(), {
+  const response = await secretSafe(
+    http.post(url, form.toString(), {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       validateStatus: () => true,
-    });
-  } catch (error) {
-    throw new Error(`registry ${options.registry}: ACR token exchange at ${url} failed: ${(error as Error).message}`);
-  }
+    }),
+    (message) => `registry ${options.registry}: ACR token exchange at ${url} failed: ${message}`,
+  );
   const refreshToken = (response.data as { refresh_token?: string } | undefined)?.refresh_token;
   if (response.status !== 200 || !refreshToken) {
     throw new Error(
@@ -112,7 +111,7 @@ async function dockerConfigCredentials(options: CredentialOptions): Promise<Regi
   try {
     config = JSON.parse(await readFile(file, 'utf8')) as DockerConfig;
   } catch (error) {
-    throw new Error(`registry-auth docker-config: cannot read ${file}: ${(error as Error).message}`);
+    throw new Error(`registry-auth docker-config: cannot read ${file}: ${(error as Error).message}`, { cause: error });
   }
   const { registry } = options;
   const helper = config.credHelpers?.[registry] ?? config.credsStore;
