@@ -136,6 +136,23 @@ describe('oci builder', () => {
     ).rejects.toThrow(`base-image ${registry.host}/runtimes/multi:1 has no manifest for platforms linux/s390x`);
   });
 
+  it('streams the base layers across when the base image lives in another registry', async () => {
+    const other = await startRegistry();
+    try {
+      const result = await builder().build(request({ registry: other.host }));
+      const baseLayers = skopeoInspect(`${registry.host}/runtimes/server:1`).Layers;
+      expect(result.bytesUploaded).toBeGreaterThan(result.layer.size);
+      const rootfs = pullAndUnpack(`${other.host}/models/churn@${result.digest}`, join(dir.path, 'pull-other'));
+      expect(readFileSync(join(rootfs, 'srv/server.py'), 'utf8')).toContain('serving on linux/amd64');
+      expect(skopeoInspect(`${other.host}/models/churn@${result.digest}`).Layers).toEqual([
+        ...baseLayers,
+        result.layer.digest,
+      ]);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('names a missing base image and a missing model path', async () => {
     await expect(builder().build(request({ baseImage: `${registry.host}/runtimes/none:1` }))).rejects.toThrow(
       `registry ${registry.host}: GET /v2/runtimes/none/manifests/1 answered HTTP 404`,

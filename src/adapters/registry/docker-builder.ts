@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { imageByDigest, isDigest } from '../../core/image-ref.js';
 import { imageLabels, type ImageProvenance } from '../../core/image-labels.js';
+import type { BuiltImage, ImageBuilder } from '../../core/ports.js';
 import type { Exec } from './exec.js';
 
 export interface DockerBuildRequest extends ImageProvenance {
@@ -21,9 +22,8 @@ export interface DockerBuildRequest extends ImageProvenance {
   workDir: string;
 }
 
-export interface DockerBuildResult {
-  digest: string;
-  image: string;
+/** `bytesUploaded` is 0: docker pushes by itself and does not say how much it sent. */
+export interface DockerBuildResult extends BuiltImage {
   builder: 'buildx' | 'docker';
 }
 
@@ -55,7 +55,7 @@ export function digestFromPushOutput(output: string): string | undefined {
   return /digest: (sha256:[a-f0-9]{64})/.exec(output)?.[1];
 }
 
-export class DockerBuilder {
+export class DockerBuilder implements ImageBuilder<DockerBuildRequest> {
   constructor(private readonly deps: DockerBuilderDeps) {}
 
   async build(request: DockerBuildRequest): Promise<DockerBuildResult> {
@@ -89,6 +89,8 @@ export class DockerBuilder {
     return {
       digest,
       image: imageByDigest(request.registry, request.repository, digest),
+      tags: [request.pushTag],
+      bytesUploaded: 0,
       builder: buildx ? 'buildx' : 'docker',
     };
   }

@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { parseImageRef, manifestReference, imageByDigest } from '../../core/image-ref.js';
 import { formatPlatform, imageLabels, mergeEnv, platformWanted, type Platform } from '../../core/image-labels.js';
+import type { BuiltImage, ImageBuilder } from '../../core/ports.js';
 import { bufferBlob, fileBlob, type BlobSource } from './blob-source.js';
 import { MEDIA_TYPES, type RegistryClient } from './client.js';
 import { buildModelLayer, DEFAULT_MODEL_TARGET, type ModelLayer } from './layer.js';
@@ -31,12 +32,9 @@ export interface OciBuildRequest {
   workDir: string;
 }
 
-export interface OciBuildResult {
-  digest: string;
-  image: string;
+export interface OciBuildResult extends BuiltImage {
   mediaType: string;
   layer: ModelLayer;
-  bytesUploaded: number;
   platforms: string[];
 }
 
@@ -87,7 +85,7 @@ const LAYER_MEDIA_TYPE: Record<string, string> = {
   [MEDIA_TYPES.dockerManifest]: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
 };
 
-export class OciBuilder {
+export class OciBuilder implements ImageBuilder<OciBuildRequest> {
   constructor(private readonly deps: OciBuilderDeps) {}
 
   async build(request: OciBuildRequest): Promise<OciBuildResult> {
@@ -141,6 +139,7 @@ export class OciBuilder {
       mediaType,
       layer,
       bytesUploaded: job.bytesUploaded,
+      tags: [],
       platforms,
     };
   }
