@@ -10,6 +10,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createGzip, deflateRawSync } from 'node:zlib';
 import tar from 'tar-stream';
+import { storedGzip } from './stored-gzip.js';
 
 export const DEFAULT_MODEL_TARGET = '/mnt/models';
 /** Fixed timestamp for every entry (1980-01-01, as reproducible-build tools use; 0 upsets some unpackers). */
@@ -70,7 +71,7 @@ export async function buildModelLayer(options: ModelLayerOptions): Promise<Model
   const written = pipeline(
     pack,
     uncompressed.stream,
-    createGzip({ level, chunkSize: 1 << 20 }),
+    level === 0 ? storedGzip() : createGzip({ level, chunkSize: 1 << 20 }),
     compressed.stream,
     createWriteStream(options.outputFile),
   );
