@@ -25,6 +25,7 @@ export function storedGzip(): Transform {
   let started = false;
 
   return new Transform({
+    highWaterMark: 4 << 20,
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       if (!started) {
         this.push(HEADER);
