@@ -1,10 +1,13 @@
 // The registry client against a real docker-registry on 127.0.0.1, with a fault proxy in front where needed.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseChallenge, type RegistryCredentials } from '../../src/adapters/registry/auth.js';
 import { bufferBlob, sha256Digest } from '../../src/adapters/registry/blob-source.js';
 import { MEDIA_TYPES, RegistryClient, type RegistryClientOptions } from '../../src/adapters/registry/client.js';
 import { registryCredentials } from '../../src/adapters/registry/credentials.js';
+import { tempDir } from '../support/local.js';
 import { startFaultProxy, startRegistry, type FaultProxy, type TestRegistry } from '../support/registry.js';
 
 const noWait = { sleep: async () => undefined, baseDelayMs: 1 };
@@ -186,6 +189,31 @@ describe('htpasswd basic auth', () => {
     expect(String(error)).toContain(`registry ${registry.host} refused access to models/basic (HTTP 401`);
     expect(String(error)).toContain('check the registry username and password');
     expect(String(error)).not.toContain('wrong-password');
+  });
+
+  it('takes the credentials of a docker config.json (docker login)', async () => {
+    const dir = tempDir('docker-config');
+    try {
+      const auth = Buffer.from('pusher:right-password').toString('base64');
+      writeFileSync(
+        join(dir.path, 'config.json'),
+        JSON.stringify({ auths: { [`http://${registry.host}`]: { auth } } }),
+      );
+      const credentials = await registryCredentials({
+        registry: registry.host,
+        mode: 'docker-config',
+        dockerConfigDir: dir.path,
+      });
+      expect(credentials).toEqual({ kind: 'basic', username: 'pusher', password: 'right-password' });
+      expect(await pushImage(client(registry, { credentials }), 'models/basic', 'v3', randomBytes(10))).toMatch(
+        /^sha256:/,
+      );
+      await expect(
+        registryCredentials({ registry: 'other.example.com', mode: 'docker-config', dockerConfigDir: dir.path }),
+      ).rejects.toThrow(`${join(dir.path, 'config.json')} has no credentials for other.example.com`);
+    } finally {
+      dir.remove();
+    }
   });
 
   it('asks for credentials when none were given', async () => {
