@@ -88,6 +88,8 @@ async function worker(registry: string, modelPath: string, repository: string, w
 
 export default async function run(args: string[]): Promise<void> {
   if (args[0] === '--worker') return worker(args[1]!, args[2]!, args[3]!, args[4]!);
+  // The same process with every module loaded and nothing done: what node + tsx + our code weigh at rest.
+  if (args[0] === '--baseline') return;
   const size = parseSize(args[0]);
   const self = fileURLToPath(import.meta.url);
   const dir = tempDir('bench-push');
@@ -110,6 +112,7 @@ export default async function run(args: string[]): Promise<void> {
         }),
       );
 
+    const baseline = await measure(process.execPath, ['--import', 'tsx', self, '--baseline']);
     const first = await ociPush(big, 'models/big');
     const rerun = await ociPush(big, 'models/big');
     // skopeo copies the very image we built (from an OCI layout) into a fresh registry.
@@ -140,7 +143,7 @@ export default async function run(args: string[]): Promise<void> {
     const rate = (seconds: number) => (size / MiB / seconds).toFixed(0);
     const lines = [
       `model: ${(size / MiB).toFixed(0)} MiB of random bytes (layer ${(first.result.size / MiB).toFixed(0)} MiB)`,
-      `oci build+push:   ${first.seconds.toFixed(2)} s  ${rate(first.seconds)} MiB/s  peak RSS ${first.peakRssMiB.toFixed(0)} MiB`,
+      `oci build+push:   ${first.seconds.toFixed(2)} s  ${rate(first.seconds)} MiB/s  peak RSS ${first.peakRssMiB.toFixed(0)} MiB (${baseline.peakRssMiB.toFixed(0)} MiB at rest)`,
       `skopeo copy:      ${skopeo.seconds.toFixed(2)} s  ${rate(skopeo.seconds)} MiB/s  peak RSS ${skopeo.peakRssMiB.toFixed(0)} MiB`,
       `unchanged re-run: ${rerun.seconds.toFixed(2)} s  ${rerun.result.bytesUploaded} bytes uploaded  same digest: ${rerun.result.digest === first.result.digest}`,
       `1-byte change in a 10-file model (${((Math.floor(size / 10 / 8) * 10) / MiB).toFixed(0)} MiB): re-push ${changed.seconds.toFixed(2)} s, ${(changed.result.bytesUploaded / MiB).toFixed(1)} MiB uploaded`,

@@ -73,7 +73,7 @@ export async function buildModelLayer(options: ModelLayerOptions): Promise<Model
     uncompressed.stream,
     level === 0 ? storedGzip() : createGzip({ level, chunkSize: 1 << 20 }),
     compressed.stream,
-    createWriteStream(options.outputFile, { highWaterMark: 4 << 20 }),
+    createWriteStream(options.outputFile, { highWaterMark: 2 << 20 }),
   );
   const files: ModelFile[] = [];
   const feeding = (async () => {
@@ -177,7 +177,7 @@ function hashingStream(): { stream: Transform; digest(): string; bytes(): number
   let bytes = 0;
   const stream = new Transform({
     // Deep buffers let disk reads and writes overlap with hashing instead of taking turns.
-    highWaterMark: 4 << 20,
+    highWaterMark: 2 << 20,
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
       bytes += chunk.length;

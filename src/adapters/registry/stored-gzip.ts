@@ -25,7 +25,7 @@ export function storedGzip(): Transform {
   let started = false;
 
   return new Transform({
-    highWaterMark: 4 << 20,
+    highWaterMark: 2 << 20,
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       if (!started) {
         this.push(HEADER);
