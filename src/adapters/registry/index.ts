@@ -83,7 +83,8 @@ export interface BuildBackendOptions extends RegistryAccessOptions {
 
 export async function createBuildBackends(options: BuildBackendOptions): Promise<BuildBackends & RegistryAccess> {
   const access = await registryAccess(options);
-  const exec = options.exec ?? actionsExec();
+  // Docker's build log goes to the job log; the az runner above stays silent (its output is a token).
+  const exec = options.exec ?? actionsExec({}, true);
   const target = access.clientFor(options.registry);
   return {
     ...access,
