@@ -109,6 +109,7 @@ function libtrustKeyId(publicKey: KeyObject): string {
 const base64url = (data: Buffer | string): string => Buffer.from(data).toString('base64url');
 
 async function startTokenServer(dir: string, users: Record<string, string>): Promise<TokenServer> {
+  requireBinary('openssl'); // node:crypto signs JWTs but cannot make the X.509 certificate the registry trusts
   const keyFile = join(dir, 'token.key');
   const certFile = join(dir, 'token.crt');
   execFileSync('openssl', [
