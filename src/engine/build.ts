@@ -1,0 +1,158 @@
+// `build`: build the model image with the chosen builder, push it, then add the tags to that digest.
+// The rest of the pipeline deploys the digest, never a tag. Dry run builds nothing remote and says what it would do.
+import { imageByDigest, isValidRepository, isValidTag } from '../core/image-ref.js';
+import type { BuiltImage, Clock, Logger } from '../core/ports.js';
+
+export type BuilderKind = 'docker' | 'oci';
+
+export interface BuildAuth {
+  mode: 'azure' | 'basic' | 'docker-config';
+  username?: string;
+  password?: string;
+  /** An Azure AD access token (mode azure) or a registry token used as password (mode basic). */
+  token?: string;
+  tenant?: string;
+}
+
+export interface BuildRequest {
+  builder: BuilderKind;
+  registry: string;
+  repository: string;
+  /** Added after the push, e.g. the git sha, the model version, `latest` if asked. */
+  tags: string[];
+  // docker
+  context?: string;
+  dockerfile?: string;
+  buildArgs?: Record<string, string>;
+  target?: string;
+  // both
+  platforms?: string[];
+  labels?: Record<string, string>;
+  // oci
+  modelPath?: string;
+  baseImage?: string;
+  /** Where the model lands in the image (oci; default /mnt/models). */
+  modelTarget?: string;
+  env?: Record<string, string>;
+  compressionLevel?: number | 'auto';
+  // provenance, as labels
+  modelName?: string;
+  modelVersion?: string;
+  source?: string;
+  revision?: string;
+  /** Image creation time: the commit time makes re-runs give the same digest (default: now). */
+  created?: Date;
+  auth?: BuildAuth;
+  dryRun?: boolean;
+}
+
+export interface PushProgress {
+  (what: string, sentBytes: number, totalBytes: number): void;
+}
+
+/** What the engine needs from the world; `createBuildBackends` in adapters/registry wires the real ones. */
+export interface BuildBackends {
+  buildOci(
+    request: BuildRequest & { created: Date },
+    onProgress: PushProgress,
+  ): Promise<{ digest: string; bytesUploaded: number }>;
+  buildDocker(request: BuildRequest & { created: Date }, pushTag: string): Promise<{ digest: string }>;
+  /** Points each tag at the manifest `digest` (no blobs move). */
+  tag(repository: string, digest: string, tags: string[]): Promise<void>;
+}
+
+export interface BuildDeps {
+  backends: BuildBackends;
+  logger: Logger;
+  clock: Clock;
+  /** Milliseconds between progress lines of one layer (default 5000). */
+  progressIntervalMs?: number;
+}
+
+export const DEFAULT_DOCKER_PUSH_TAG = 'model-canary-build';
+
+/** Every problem with the request at once, each naming the input and the bad value. */
+export function validateBuildRequest(request: BuildRequest): string[] {
+  const problems: string[] = [];
+  if (!request.registry) problems.push('registry is required for build (e.g. myacr.azurecr.io)');
+  if (!isValidRepository(request.repository ?? '')) {
+    problems.push(`repository '${request.repository ?? ''}' is not valid (lowercase letters, digits, . _ - and /)`);
+  }
+  for (const tag of request.tags)
+    if (!isValidTag(tag)) problems.push(`tag '${tag}' is not valid (letters, digits, . _ -, up to 128)`);
+  if (request.builder === 'oci') {
+    if (!request.modelPath) problems.push('builder oci needs model-path (the directory of model files)');
+    if (!request.baseImage) problems.push('builder oci needs base-image (the serving image the model goes on)');
+  } else if (request.builder !== 'docker') {
+    problems.push(`builder '${String(request.builder)}' is not one of docker, oci`);
+  }
+  return problems;
+}
+
+export async function buildAndPush(request: BuildRequest, deps: BuildDeps): Promise<BuiltImage> {
+  const problems = validateBuildRequest(request);
+  if (problems.length > 0) throw new Error(`build: ${problems.join('; ')}`);
+  const { logger } = deps;
+  const target = `${request.registry}/${request.repository}`;
+  const tags = [...new Set(request.tags)];
+
+  if (request.dryRun) {
+    const from =
+      request.builder === 'oci'
+        ? `model ${request.modelPath} on ${request.baseImage}`
+        : `${request.dockerfile ?? 'Dockerfile'} in ${request.context ?? '.'}`;
+    logger.info(`dry run: would build ${from} with builder ${request.builder} and push to ${target}`);
+    if (tags.length) logger.info(`dry run: would tag ${target} with ${tags.join(', ')}`);
+    return { image: `${target}:${tags[0] ?? 'latest'}`, digest: '', tags, bytesUploaded: 0 };
+  }
+
+  const created = request.created ?? deps.clock.now();
+  const started = deps.clock.now().getTime();
+  let digest: string;
+  let bytesUploaded = 0;
+  if (request.builder === 'oci') {
+    logger.info(`building ${target} from model ${request.modelPath} on ${request.baseImage}`);
+    const result = await deps.backends.buildOci({ ...request, created }, progressLogger(deps));
+    digest = result.digest;
+    bytesUploaded = result.bytesUploaded;
+  } else {
+    const pushTag = tags[0] ?? DEFAULT_DOCKER_PUSH_TAG;
+    logger.info(`building ${target}:${pushTag} with docker from ${request.context ?? '.'}`);
+    digest = (await deps.backends.buildDocker({ ...request, created }, pushTag)).digest;
+  }
+  const image = imageByDigest(request.registry, request.repository, digest);
+  const seconds = ((deps.clock.now().getTime() - started) / 1000).toFixed(1);
+  logger.info(`pushed ${image} (${formatBytes(bytesUploaded)} uploaded in ${seconds} s)`);
+  if (tags.length) {
+    await deps.backends.tag(request.repository, digest, tags);
+    logger.info(`tagged ${target}@${digest.slice(0, 19)} as ${tags.join(', ')}`);
+  }
+  return { image, digest, tags, bytesUploaded };
+}
+
+/** A line per layer when it starts moving, every few seconds while it does, and when it is done. */
+export function progressLogger(deps: Pick<BuildDeps, 'logger' | 'clock' | 'progressIntervalMs'>): PushProgress {
+  const interval = deps.progressIntervalMs ?? 5000;
+  const lastLine = new Map<string, number>();
+  return (what, sent, total) => {
+    const now = deps.clock.now().getTime();
+    const last = lastLine.get(what);
+    const done = sent >= total;
+    if (last !== undefined && !done && now - last < interval) return;
+    if (last === Infinity) return;
+    lastLine.set(what, done ? Infinity : now);
+    const percent = total > 0 ? Math.floor((sent / total) * 100) : 100;
+    deps.logger.info(`${what}: ${formatBytes(sent)} / ${formatBytes(total)} (${percent}%)${done ? ' pushed' : ''}`);
+  };
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
