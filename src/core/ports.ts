@@ -77,9 +77,7 @@ export interface ApplyOptions {
   force?: boolean;
 }
 
-export type ReadinessResult =
-  | { ready: true }
-  | { ready: false; reason: string; detail: string };
+export type ReadinessResult = { ready: true } | { ready: false; reason: string; detail: string };
 
 export interface Cluster {
   apply(object: KubeObject, options?: ApplyOptions): Promise<KubeObject>;
