@@ -52,6 +52,8 @@ export interface FakeKube {
   requests: RequestRecord[];
   addFault(fault: Fault): void;
   clearFaults(): void;
+  /** Forgets every stored object, so long fault loops keep the controller's work small. */
+  reset(): void;
   /** Reads an object as the server stores it. */
   object(apiVersion: string, kind: string, namespace: string, name: string): JsonObject | undefined;
   objects(apiVersion: string, kind: string, namespace?: string): JsonObject[];
@@ -291,6 +293,7 @@ export async function startFakeKubeApiServer(options: FakeKubeOptions = {}): Pro
     clearFaults: () => {
       faults = [];
     },
+    reset: () => store.clear(),
     object: (apiVersion, kind, namespace, name) => store.get(typeFor(kind, apiVersion), namespace, name),
     objects: (apiVersion, kind, namespace) => store.list(typeFor(kind, apiVersion), namespace),
     seed: (objects) => {

@@ -17,7 +17,7 @@ import {
   type CrashLogs,
   type Readiness,
 } from '../../core/readiness.js';
-import { classify, explain } from './errors.js';
+import { classify, explain, type Failure } from './errors.js';
 import { withRetry, type RetryOptions } from './retry.js';
 
 export interface KubeClusterOptions {
@@ -80,8 +80,9 @@ export class KubeCluster implements Cluster {
     return new KubeCluster(loadKubeConfig(options), options);
   }
 
-  private retry<T>(call: () => Promise<T>): Promise<T> {
-    return withRetry(call, { sleep: (ms) => this.clock.sleep(ms), ...this.options.retry });
+  /** Reads and deletes are safe to repeat after a 409 too; writes decide for themselves (see apply). */
+  private retry<T>(call: () => Promise<T>, retryOn: Failure[] = ['transient', 'conflict']): Promise<T> {
+    return withRetry(call, { sleep: (ms) => this.clock.sleep(ms), ...this.options.retry }, retryOn);
   }
 
   async apply(object: KubeObject, options: ApplyOptions = {}): Promise<KubeObject> {
@@ -101,7 +102,7 @@ export class KubeCluster implements Cluster {
     const pinned = options.createOnly || object.metadata.resourceVersion !== undefined;
     for (let conflicts = 0; ; conflicts++) {
       try {
-        return plain<KubeObject>(await this.retry(send));
+        return plain<KubeObject>(await this.retry(send, ['transient']));
       } catch (error) {
         const failure = classify(error);
         if (failure === 'conflict' && pinned) throw new ConflictError(explain('apply', key, error).message);

@@ -57,6 +57,11 @@ export class Store extends EventEmitter {
       .map((e) => this.render(e));
   }
 
+  /** Forgets every object (resourceVersions keep rising, as after an etcd restore they would not: tests only). */
+  clear(): void {
+    this.entries.clear();
+  }
+
   get resourceVersion(): string {
     return String(this.version);
   }
