@@ -34,7 +34,9 @@ export function parseHistory(data: Record<string, string> | undefined, configMap
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new Error(`ConfigMap ${configMap} key ${HISTORY_KEY} is not JSON (${String(error)}): fix or delete it`);
+    throw new Error(`ConfigMap ${configMap} key ${HISTORY_KEY} is not JSON (${String(error)}): fix or delete it`, {
+      cause: error,
+    });
   }
   if (!Array.isArray(parsed) || !parsed.every(isRecord)) {
     throw new Error(`ConfigMap ${configMap} key ${HISTORY_KEY} is not a list of rollout records: fix or delete it`);

@@ -41,7 +41,7 @@ export interface Fault {
   times?: number;
 }
 
-export interface FakeKubeOptions extends Partial<ControllerOptions> {}
+export type FakeKubeOptions = Partial<ControllerOptions>;
 
 export interface FakeKube {
   url: string;

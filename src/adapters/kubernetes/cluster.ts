@@ -154,8 +154,8 @@ export class KubeCluster implements Cluster {
   async waitForDeployment(namespace: string, name: string, timeoutMs: number): Promise<ReadinessResult> {
     const key: ObjectKey = { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name };
     const deadline = this.clock.now().getTime() + timeoutMs;
-    let last: Readiness = { state: 'progressing', message: `waiting for Deployment ${namespace}/${name}` };
-    let pods: KubeObject[] = [];
+    let last: Readiness;
+    let pods: KubeObject[];
     for (;;) {
       const deployment = await this.get(key);
       if (!deployment)
