@@ -338,6 +338,7 @@ function watch(
 ): void {
   const wanted = parseSelector(selector);
   response.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+  response.flushHeaders();
   const listener = (event: WatchEvent): void => {
     const meta = event.object.metadata as JsonObject;
     if (event.kind !== type.kind || (namespace && meta.namespace !== namespace)) return;
