@@ -75,7 +75,7 @@ describe('lease', () => {
 
   it('refuses a second run at once, naming the holder and expiry; takes over only after release or expiry', async () => {
     const first = await lease('run-1');
-    await clock.sleep(250); // renewed in the background meanwhile: still held after its first second would end
+    await clock.sleep(1300); // past the 1 s duration: only the background renewal keeps it held
     const refused = await lease('run-2').catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(LeaseHeldError);
     expect((refused as Error).message).toMatch(/holder run-1, expires at \d{4}-\d\d-\d\dT/);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubeCluster } from '../../src/adapters/kubernetes/cluster.js';
 import type { RouterName } from '../../src/core/routers/index.js';
-import { applyStep, rollback } from '../../src/engine/rollout-cluster.js';
+import { applyStep, ClusterTrafficRouter, rollback } from '../../src/engine/rollout-cluster.js';
 import { runClusterRollout } from '../../src/engine/run-cluster.js';
 import type { FakeKube } from '../support/fake-kube-apiserver.js';
 import type { JsonObject } from '../support/fake-kube/fields.js';
@@ -156,5 +156,28 @@ describe('replicas router with an HPA', () => {
     expect(owners).toEqual(['horizontal-pod-autoscaler']);
     await rollback(cluster, target, rolloutOptions('replicas'));
     expect(get('spec.replicas')(fake.object('apps/v1', 'Deployment', namespace, 'churn'))).toBe(10);
+  });
+});
+
+describe('ClusterTrafficRouter (the TrafficRouter port)', () => {
+  it('setWeight steps the canary, a canary that cannot start throws with the reason, reset rolls back', async () => {
+    const namespace = 'port';
+    const target = buildTarget({ router: 'istio', namespace });
+    fake.seed(existingObjects(target) as JsonObject[]);
+    const router = new ClusterTrafficRouter(cluster, target, rolloutOptions('istio'));
+    expect(router.describe()).toBe('istio router for Deployment port/churn');
+    await router.setWeight(40);
+    expect(canaryShare.istio(fake, namespace, 'churn')).toBe(40);
+    await router.reset();
+    expect(fake.object('apps/v1', 'Deployment', namespace, 'churn-canary')).toBeUndefined();
+    // The VirtualService model-canary made (the manifests had none) is drained, then deleted.
+    expect(fake.object('networking.istio.io/v1', 'VirtualService', namespace, 'churn')).toBeUndefined();
+    const broken = new ClusterTrafficRouter(
+      cluster,
+      buildTarget({ router: 'istio', namespace, image: 'r/bad-pull@sha256:0' }),
+      rolloutOptions('istio'),
+    );
+    await expect(broken.setWeight(10)).rejects.toThrow(/not ready at 10%: ImagePullBackOff/);
+    await broken.reset();
   });
 });
