@@ -48,6 +48,25 @@ describe('a canary that never becomes ready is rolled back, with the reason', ()
     expect(fake.object('apps/v1', 'Deployment', namespace, 'churn-canary')).toBeUndefined();
   });
 
+  it('a KServe predictor that cannot pull is rolled back to the previous predictor', async () => {
+    const namespace = 'ready-kserve';
+    const target = buildTarget({
+      router: 'kserve',
+      namespace,
+      image: 'registry.local/models/bad-pull@sha256:' + '9'.repeat(64),
+    });
+    fake.seed(existingObjects(target) as JsonObject[]);
+    const result = await runClusterRollout(cluster, target, [10], rolloutOptions('kserve', 2000));
+    expect(result).toMatchObject({
+      verdict: 'rolled-back',
+      reason: 'RevisionFailed',
+      detail: expect.stringMatching(/ImagePullBackOff/),
+    });
+    const isvc = fake.object('serving.kserve.io/v1beta1', 'InferenceService', namespace, 'churn');
+    expect(imagesOf(isvc)).toEqual([OLD_IMAGE]);
+    expect((isvc?.spec as { predictor: Record<string, unknown> }).predictor).not.toHaveProperty('canaryTrafficPercent');
+  });
+
   it('a progress deadline exceeded is reported as such', async () => {
     const namespace = 'ready-deadline';
     const target = buildTarget({
