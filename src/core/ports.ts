@@ -75,6 +75,8 @@ export interface ObjectKey {
 export interface ApplyOptions {
   /** Take over fields another manager owns (only for fields model-canary sets). */
   force?: boolean;
+  /** Create only: fail with a 409 when the object exists (a Lease taken by whoever creates it first). */
+  createOnly?: boolean;
 }
 
 export type ReadinessResult = { ready: true } | { ready: false; reason: string; detail: string };

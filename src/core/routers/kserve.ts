@@ -1,0 +1,84 @@
+// KServe InferenceService: the predictor gets the new image and `canaryTrafficPercent`; KServe keeps the previous
+// revision itself and splits traffic between the two.
+import type { KubeObject } from '../ports.js';
+import type { RolloutTarget } from '../target.js';
+import { clone, objectId, specOf } from '../kube.js';
+import { weights } from './services.js';
+
+export const KSERVE_API_VERSION = 'serving.kserve.io/v1beta1';
+/** Where the predictor spec that was live before the rollout is kept, so a roll back can restore it after a crash. */
+export const PREVIOUS_PREDICTOR = 'model-canary.io/previous-predictor';
+
+type Predictor = Record<string, unknown> & { containers?: { name?: string; image?: string }[] };
+
+export function predictorOf(isvc: KubeObject): Predictor {
+  const predictor = specOf(isvc).predictor;
+  if (!predictor || typeof predictor !== 'object') {
+    throw new Error(`${objectId(isvc)} has no spec.predictor: KServe needs one to serve the model`);
+  }
+  return predictor as Predictor;
+}
+
+/** The predictor with the new image in the model's container. */
+export function predictorWithImage(target: RolloutTarget): Predictor {
+  const predictor = clone(predictorOf(target.stable));
+  const containers = predictor.containers ?? [];
+  const container =
+    containers.find((c) => c.name === target.container) ?? (containers.length === 1 ? containers[0] : undefined);
+  if (!container) {
+    throw new Error(
+      `${objectId(target.stable)} has no predictor container '${target.container}' to put ${target.image} in: name the container in spec.predictor.containers`,
+    );
+  }
+  container.image = target.image;
+  return predictor;
+}
+
+function isvcWith(target: RolloutTarget, predictor: Predictor, canaryTrafficPercent?: number): KubeObject {
+  const isvc = clone(target.stable);
+  const withPercent = canaryTrafficPercent === undefined ? predictor : { ...predictor, canaryTrafficPercent };
+  isvc.spec = { ...specOf(isvc), predictor: withPercent };
+  isvc.metadata = {
+    ...isvc.metadata,
+    annotations: {
+      ...(isvc.metadata.annotations ?? {}),
+      [PREVIOUS_PREDICTOR]: JSON.stringify(predictorOf(target.stable)),
+    },
+  };
+  return isvc;
+}
+
+export function kserveRouterObjects(target: RolloutTarget, weight: number): KubeObject[] {
+  return [isvcWith(target, predictorWithImage(target), weights(weight).canary)];
+}
+
+/** Promoted: the new predictor takes all traffic (no canaryTrafficPercent). */
+export function kservePromoted(target: RolloutTarget): KubeObject {
+  const isvc = isvcWith(target, predictorWithImage(target));
+  delete isvc.metadata.annotations?.[PREVIOUS_PREDICTOR];
+  return isvc;
+}
+
+/** Rolled back: the previous predictor spec, all traffic. */
+export function kserveRestored(target: RolloutTarget): KubeObject {
+  const isvc = isvcWith(target, clone(predictorOf(target.stable)));
+  delete isvc.metadata.annotations?.[PREVIOUS_PREDICTOR];
+  return isvc;
+}
+
+/**
+ * The target with the predictor that is live in the cluster as its stable: KServe's "previous revision". After a
+ * crash the live predictor already has the new image, so the one recorded in the annotation is used instead.
+ */
+export function withLivePredictor(target: RolloutTarget, live: KubeObject | undefined): RolloutTarget {
+  if (!live) return target;
+  const recorded = live.metadata.annotations?.[PREVIOUS_PREDICTOR];
+  const livePredictor = clone(predictorOf(live));
+  delete livePredictor.canaryTrafficPercent;
+  const runsNewImage = (livePredictor.containers ?? []).some((c) => c.image === target.image);
+  const previous = recorded ? (JSON.parse(recorded) as Predictor) : runsNewImage ? undefined : livePredictor;
+  if (!previous) return target;
+  const stable = clone(target.stable);
+  stable.spec = { ...specOf(stable), predictor: previous };
+  return { ...target, stable };
+}

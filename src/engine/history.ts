@@ -1,0 +1,120 @@
+// Rollout history in the cluster: ConfigMap model-canary-<model>-history (last 20 records) and the current revision
+// as an annotation on the stable. `rollbackTo` re-applies a recorded revision's image without a rebuild.
+import type { Cluster, KubeObject, ObjectKey } from '../core/ports.js';
+import type { RolloutTarget } from '../core/target.js';
+import { isConflict } from '../core/conflict.js';
+import {
+  appendRecord,
+  historyConfigMapName,
+  parseHistory,
+  pickRevision,
+  REVISION_ANNOTATION,
+  serializeHistory,
+  type HistoryRecord,
+} from '../core/history.js';
+import { keyOf } from '../core/routers/index.js';
+import { promote, type ClusterRolloutOptions } from './rollout-cluster.js';
+
+const historyKey = (model: string, namespace: string): ObjectKey => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  namespace,
+  name: historyConfigMapName(model),
+});
+
+export async function readHistory(cluster: Cluster, model: string, namespace: string): Promise<HistoryRecord[]> {
+  const key = historyKey(model, namespace);
+  const configMap = await cluster.get(key);
+  return parseHistory(configMap?.data as Record<string, string> | undefined, `${namespace}/${key.name}`);
+}
+
+/** Adds (or, for the same revision, replaces) a record; a concurrent writer's change is re-read, never lost. */
+export async function writeRecord(
+  cluster: Cluster,
+  model: string,
+  namespace: string,
+  record: HistoryRecord,
+): Promise<HistoryRecord[]> {
+  const key = historyKey(model, namespace);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const live = await cluster.get(key);
+    const records = appendRecord(
+      parseHistory(live?.data as Record<string, string> | undefined, `${namespace}/${key.name}`),
+      record,
+    );
+    const configMap: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: key.name,
+        namespace,
+        labels: { app: model, 'app.kubernetes.io/managed-by': 'model-canary' },
+        ...(live ? { resourceVersion: live.metadata.resourceVersion } : {}),
+      },
+      data: serializeHistory(records),
+    };
+    try {
+      await cluster.apply(configMap, live ? { force: true } : { createOnly: true });
+      return records;
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+    }
+  }
+  throw new Error(`ConfigMap ${namespace}/${key.name} keeps changing under us: another run is writing history; re-run`);
+}
+
+/** The revision the stable runs, from its annotation. */
+export async function currentRevision(cluster: Cluster, target: RolloutTarget): Promise<number | undefined> {
+  const live = await cluster.get(keyOf(target.stable));
+  const value = live?.metadata.annotations?.[REVISION_ANNOTATION];
+  return value === undefined ? undefined : Number(value);
+}
+
+/** The target re-pointed at a recorded image: the canary Deployment (if any) gets it too, though none is applied. */
+function targetWithImage(target: RolloutTarget, image: string): RolloutTarget {
+  const swap = (object: KubeObject | undefined): KubeObject | undefined => {
+    if (!object) return object;
+    const text = JSON.stringify(object);
+    return JSON.parse(text.split(JSON.stringify(target.image)).join(JSON.stringify(image))) as KubeObject;
+  };
+  return { ...target, image, canary: swap(target.canary) };
+}
+
+export interface RollbackToResult {
+  record: HistoryRecord;
+  revision: number;
+  ready: boolean;
+  reason?: string;
+}
+
+/**
+ * `rollback --to-revision previous|N`: stable re-runs that record's image (no build, no canary), and the re-apply is
+ * recorded as a new revision. `target.image` should be what the stable runs now (any value is replaced).
+ */
+export async function rollbackTo(
+  cluster: Cluster,
+  target: RolloutTarget,
+  to: 'previous' | number,
+  options: ClusterRolloutOptions,
+  record: Omit<HistoryRecord, 'revision' | 'image' | 'digest' | 'manifestHash' | 'verdict' | 'endedAt'>,
+): Promise<RollbackToResult> {
+  const records = await readHistory(cluster, target.model, target.namespace);
+  const chosen = pickRevision(records, to, await currentRevision(cluster, target));
+  const revision = Math.max(0, ...records.map((r) => r.revision)) + 1;
+  const result = await promote(cluster, targetWithImage(target, chosen.image), options, revision);
+  await writeRecord(cluster, target.model, target.namespace, {
+    ...record,
+    revision,
+    image: chosen.image,
+    digest: chosen.digest,
+    manifestHash: chosen.manifestHash,
+    verdict: result.ready ? 'rolled-back' : 'failed',
+    endedAt: options.clock.now().toISOString(),
+  });
+  return {
+    record: chosen,
+    revision,
+    ready: result.ready,
+    ...(result.ready ? {} : { reason: `${result.reason}: ${result.detail}` }),
+  };
+}
