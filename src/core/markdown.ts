@@ -63,7 +63,10 @@ export function codeBlock(value: unknown, max = 4000): string {
 /** A link whose text is escaped and whose URL cannot close the link early. Non-http(s) URLs are shown as text. */
 export function link(text: string, url: string): string {
   if (!/^https?:\/\//i.test(url)) return escapeText(text);
-  const safeUrl = url.replace(/[\s()<>|]/g, (char) => encodeURIComponent(char));
+  const safeUrl = url.replace(
+    /[\s()<>|]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
   return `[${escapeText(text)}](${safeUrl})`;
 }
 
