@@ -37,6 +37,39 @@ export interface CommentOptions extends GitHubOptions {
   render?: Pick<RenderContext, 'grafana' | 'environment' | 'modelVersion' | 'rollbackWorkflow'>;
 }
 
+/** What `@actions/github`'s `context` holds; main.ts passes `context` itself. */
+export interface RunContext {
+  eventName: string;
+  payload: object;
+  sha: string;
+  runId: number;
+  runAttempt: number;
+  serverUrl: string;
+  apiUrl: string;
+  repo: { owner: string; repo: string };
+}
+
+/** The options of the GitHub adapters from the run's context and the `github-token` input. */
+export function githubOptionsFromContext(
+  context: RunContext,
+  token: string,
+  mask?: (secret: string) => void,
+): GitHubOptions {
+  return {
+    token,
+    owner: context.repo.owner,
+    repo: context.repo.repo,
+    serverUrl: context.serverUrl,
+    apiUrl: context.apiUrl,
+    eventName: context.eventName,
+    eventPayload: context.payload as Record<string, unknown>,
+    sha: context.sha,
+    runId: context.runId,
+    runAttempt: context.runAttempt,
+    mask,
+  };
+}
+
 export function createOctokit(options: GitHubOptions): Octokit {
   options.mask?.(options.token);
   return getOctokit(options.token, { baseUrl: options.apiUrl.replace(/\/+$/, '') });

@@ -3,7 +3,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitHubDeploymentReporter } from '../../src/adapters/github-deployments.js';
 import { JobSummaryReporter } from '../../src/adapters/github-summary.js';
-import { PullRequestCommentReporter, type CommentOptions } from '../../src/adapters/github.js';
+import {
+  githubOptionsFromContext,
+  PullRequestCommentReporter,
+  runUrl,
+  type CommentOptions,
+} from '../../src/adapters/github.js';
 import type { Logger, Report } from '../../src/core/ports.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { tempDir } from '../support/local.js';
@@ -246,5 +251,23 @@ describe('GitHub adapter against a fake GitHub API', () => {
     } finally {
       dir.remove();
     }
+  });
+
+  it('takes its options from the run context, and links the run attempt after the first', () => {
+    const fromContext = githubOptionsFromContext(
+      {
+        eventName: 'push',
+        payload: pushEvent,
+        sha: SHA,
+        runId: 99,
+        runAttempt: 2,
+        serverUrl: 'https://ghe.example.com',
+        apiUrl: 'https://ghe.example.com/api/v3',
+        repo: { owner: 'o', repo: 'r' },
+      },
+      TOKEN,
+    );
+    expect(fromContext).toMatchObject({ owner: 'o', repo: 'r', eventName: 'push', sha: SHA, token: TOKEN });
+    expect(runUrl(fromContext)).toBe('https://ghe.example.com/o/r/actions/runs/99/attempts/2');
   });
 });
