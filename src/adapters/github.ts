@@ -163,6 +163,9 @@ export class PullRequestCommentReporter implements Reporter {
   private lastSentAt = -Infinity;
   private disabled = false;
   private queue: Promise<void> = Promise.resolve();
+  /** The newest report held back by the throttle, sent when the interval is over (unless a newer one came). */
+  private heldBack: Report | undefined;
+  private heldBackTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly options: CommentOptions,
@@ -173,16 +176,25 @@ export class PullRequestCommentReporter implements Reporter {
   }
 
   publish(report: Report, final: boolean): Promise<void> {
+    return this.enqueue(report, final, false);
+  }
+
+  private enqueue(report: Report, final: boolean, trailing: boolean): Promise<void> {
     // One at a time, so two quick publishes cannot both create a comment.
-    const next = this.queue.then(() => this.send(report, final));
+    const next = this.queue.then(() => this.send(report, final, trailing));
     this.queue = next;
     return next;
   }
 
-  private async send(report: Report, final: boolean): Promise<void> {
+  private async send(report: Report, final: boolean, trailing: boolean): Promise<void> {
     if (this.disabled) return;
     const at = this.now();
-    if (!final && at - this.lastSentAt < (this.options.minUpdateIntervalMs ?? 5000)) return;
+    const wait = (this.options.minUpdateIntervalMs ?? 5000) - (at - this.lastSentAt);
+    if (!final && !trailing && wait > 0) {
+      this.holdBack(report, wait);
+      return;
+    }
+    this.cancelHeldBack();
     try {
       const pullNumber = await this.pull();
       if (pullNumber === undefined) return;
@@ -192,6 +204,26 @@ export class PullRequestCommentReporter implements Reporter {
     } catch (error) {
       this.fail(error);
     }
+  }
+
+  /** Too soon after the last update: send the newest report once the interval is over, so none stays stale. */
+  private holdBack(report: Report, waitMs: number): void {
+    this.heldBack = report;
+    if (this.heldBackTimer) return;
+    this.heldBackTimer = setTimeout(() => {
+      this.heldBackTimer = undefined;
+      const held = this.heldBack;
+      this.heldBack = undefined;
+      if (held) void this.enqueue(held, false, true);
+    }, waitMs);
+    // A held-back update never keeps the process alive; the final update is always sent anyway.
+    this.heldBackTimer.unref?.();
+  }
+
+  private cancelHeldBack(): void {
+    if (this.heldBackTimer) clearTimeout(this.heldBackTimer);
+    this.heldBackTimer = undefined;
+    this.heldBack = undefined;
   }
 
   private async pull(): Promise<number | undefined> {

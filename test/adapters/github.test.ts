@@ -160,6 +160,18 @@ describe('GitHub adapter against a fake GitHub API', () => {
     expect(github.comments[0]?.body).toContain('✅ Promoted');
   });
 
+  it('sends an update held back by the throttle once the interval is over', async () => {
+    const reporter = new PullRequestCommentReporter(options({ minUpdateIntervalMs: 150 }));
+    await reporter.publish(report({ steps: [{ weight: 10, startedAt: '2026-12-01T21:00:00Z' }] }), false);
+    await reporter.publish(report({ steps: [{ weight: 25, startedAt: '2026-12-01T21:00:00Z' }] }), false);
+    await reporter.publish(report({ steps: [{ weight: 50, startedAt: '2026-12-01T21:00:00Z' }] }), false);
+    expect(commentWrites()).toEqual(['POST']);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Only the newest of the held-back reports is sent.
+    expect(commentWrites()).toEqual(['POST', 'PATCH']);
+    expect(github.comments[0]?.body).toContain('canary at **50%**');
+  });
+
   it('pages through older comments to find its marker, and edits that comment', async () => {
     for (let i = 0; i < 250; i++) github.comments.push({ id: i + 1, issue: 12, body: `chatter ${i}` });
     github.comments[230] = { id: 231, issue: 12, body: `${MARKER}\nold verdict` };
