@@ -241,12 +241,17 @@ export class PullRequestCommentReporter implements Reporter {
   private async upsert(issueNumber: number, marker: string, body: string): Promise<void> {
     const { owner, repo } = this.options;
     this.commentId ??= await findMarkedComment(this.octokit, this.options, issueNumber, marker);
-    if (this.commentId === undefined) {
-      const { data } = await this.octokit.rest.issues.createComment({ owner, repo, issue_number: issueNumber, body });
-      this.commentId = data.id;
-    } else {
-      await this.octokit.rest.issues.updateComment({ owner, repo, comment_id: this.commentId, body });
+    if (this.commentId !== undefined) {
+      try {
+        await this.octokit.rest.issues.updateComment({ owner, repo, comment_id: this.commentId, body });
+        return;
+      } catch (error) {
+        // Someone deleted the comment mid-rollout: write a new one rather than going silent.
+        if (httpStatus(error) !== 404) throw error;
+      }
     }
+    const { data } = await this.octokit.rest.issues.createComment({ owner, repo, issue_number: issueNumber, body });
+    this.commentId = data.id;
   }
 
   private fail(error: unknown): void {

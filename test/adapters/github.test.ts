@@ -172,6 +172,17 @@ describe('GitHub adapter against a fake GitHub API', () => {
     expect(github.comments[0]?.body).toContain('canary at **50%**');
   });
 
+  it('writes a new comment when its comment was deleted mid-rollout', async () => {
+    const reporter = new PullRequestCommentReporter(options());
+    await reporter.publish(report(), false);
+    github.comments.length = 0;
+    await reporter.publish(report(), true);
+    expect(commentWrites()).toEqual(['POST', 'PATCH', 'POST']);
+    expect(github.comments).toHaveLength(1);
+    expect(github.comments[0]?.body).toContain('✅ Promoted');
+    expect(logger.warnings).toEqual([]);
+  });
+
   it('pages through older comments to find its marker, and edits that comment', async () => {
     for (let i = 0; i < 250; i++) github.comments.push({ id: i + 1, issue: 12, body: `chatter ${i}` });
     github.comments[230] = { id: 231, issue: 12, body: `${MARKER}\nold verdict` };
