@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import type { MetricSample } from '../../src/core/ports.js';
 import { alignBuckets, bucketsFromSamples, histogramQuantile } from '../../src/core/histogram.js';
 import {
   alphaAtLook,
@@ -105,7 +106,7 @@ describe('drift distances', () => {
 });
 
 describe('histograms', () => {
-  const samples = [
+  const samples: MetricSample[] = [
     { labels: { le: '0.1' }, value: 50 },
     { labels: { le: '+Inf' }, value: 100 },
     { labels: { le: '0.5' }, value: 90 },

@@ -174,7 +174,7 @@ export async function startPrometheus(options: PrometheusStartOptions = {}): Pro
   writeFileSync(configFile, `${config}\n`);
   const port = await freePort();
   const url = `http://${LOOPBACK}:${port}`;
-  const process = startProcess('prometheus', [
+  const server = startProcess('prometheus', [
     `--config.file=${configFile}`,
     `--storage.tsdb.path=${data}`,
     `--web.listen-address=${LOOPBACK}:${port}`,
@@ -184,16 +184,16 @@ export async function startPrometheus(options: PrometheusStartOptions = {}): Pro
   try {
     await waitForHttp(`${url}/-/ready`, 20000);
   } catch (error) {
-    await process.stop();
+    await server.stop();
     dir.remove();
-    throw new Error(`${(error as Error).message}\n${process.output()}`);
+    throw new Error(`${(error as Error).message}\n${server.output()}`, { cause: error });
   }
   return {
     url,
     port,
-    process,
+    process: server,
     stop: async () => {
-      await process.stop();
+      await server.stop();
       dir.remove();
     },
   };
