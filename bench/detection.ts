@@ -14,6 +14,9 @@ interface Traffic {
   /** Lognormal latency: median seconds and sigma of the log. */
   median: number;
   sigma: number;
+  /** Share of requests slowed by `slowFactor` (a tail-only regression). */
+  slowShare?: number;
+  slowFactor?: number;
 }
 
 interface Settings {
@@ -52,10 +55,18 @@ function poisson(rand: () => number, mean: number): number {
   return count;
 }
 
+function lognormalCdf(le: number, median: number, sigma: number): number {
+  return Number.isFinite(le) ? normalCdf((Math.log(le) - Math.log(median)) / sigma) : 1;
+}
+
 function bucketShares(traffic: Traffic): number[] {
   let previous = 0;
+  const slow = traffic.slowShare ?? 0;
+  const factor = traffic.slowFactor ?? 1;
   return BOUNDS.map((le) => {
-    const cdf = Number.isFinite(le) ? normalCdf((Math.log(le) - Math.log(traffic.median)) / traffic.sigma) : 1;
+    const cdf =
+      (1 - slow) * lognormalCdf(le, traffic.median, traffic.sigma) +
+      slow * lognormalCdf(le, traffic.median * factor, traffic.sigma);
     const share = cdf - previous;
     previous = cdf;
     return share;
@@ -206,6 +217,7 @@ export default async function run(args: string[]): Promise<void> {
   const scenarios: Array<{ name: string; canary: Traffic; runs: number }> = [
     { name: '5% errors vs 0.5%', canary: { ...stable, errorRate: 0.05 }, runs: badRuns },
     { name: 'p95 latency +50%', canary: { ...stable, median: stable.median * 1.5 }, runs: badRuns },
+    { name: 'p95 +50%, tail only', canary: { ...stable, slowShare: 0.12, slowFactor: 3 }, runs: badRuns },
     { name: 'healthy (false rollbacks)', canary: stable, runs: healthyRuns },
   ];
   // Flagger's fixed p95 maximum: 20% above the healthy p95 as the histogram reports it.
