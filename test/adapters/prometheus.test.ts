@@ -1,10 +1,14 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PrometheusClient } from '../../src/adapters/prometheus.js';
 import { decideAnalysis } from '../../src/core/analysis.js';
 import { DEFAULT_GATES, gateSpecSchema, type GateSpec } from '../../src/core/gate-config.js';
 import { analyzeNow, analyzeWindow, measure, preflight } from '../../src/engine/measure.js';
-import { freePort, LOOPBACK } from '../support/local.js';
+import { freePort, LOOPBACK, requireBinary, tempDir } from '../support/local.js';
 import {
   mergeFamilies,
   modelTraffic,
@@ -312,5 +316,52 @@ describe('HTTP behaviour against a local server', () => {
       error: '1:5: parse error: unexpected <EOF> (query: sum(up)',
     });
     expect(seen).toHaveLength(1);
+  });
+
+  it('trusts a custom CA for HTTPS and refuses an unknown one', async () => {
+    requireBinary('openssl');
+    const dir = tempDir('prom-ca');
+    const key = join(dir.path, 'key.pem');
+    const cert = join(dir.path, 'cert.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'pipe' },
+    );
+    const pem = readFileSync(cert, 'utf8');
+    const https = createHttpsServer({ key: readFileSync(key), cert: pem }, (_request, response) => {
+      response.setHeader('Content-Type', 'application/json');
+      response.end('{"status":"success","data":{"resultType":"scalar","result":[1,"42"]}}');
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => https.listen(port, LOOPBACK, resolve));
+    try {
+      const secure = `https://${LOOPBACK}:${port}`;
+      expect(await new PrometheusClient({ url: secure, ca: pem, retries: 0 }).query('42', AT)).toEqual({
+        state: 'ok',
+        samples: [{ labels: {}, value: 42 }],
+      });
+      const untrusted = await new PrometheusClient({ url: secure, retries: 0 }).query('42', AT);
+      expect(untrusted).toMatchObject({ state: 'error', kind: 'unreachable' });
+    } finally {
+      await new Promise<void>((resolve) => https.close(() => resolve()));
+      dir.remove();
+    }
   });
 });
