@@ -1,0 +1,258 @@
+// Measurements -> pass | fail | inconclusive per gate, with the numbers and the reason. Pure.
+import type { GateSpec } from './gate-config.js';
+import type { GateKind } from './gates.js';
+import { isStatistical } from './gates.js';
+import { alignBuckets, type Bucket } from './histogram.js';
+import type { GateReport, GateResult, MetricResult } from './ports.js';
+import { alphaAtLook, compareRates, ksDistance, mannWhitneyFromBuckets, populationStabilityIndex } from './stats.js';
+
+export interface TrackMeasurement {
+  /** The gate's value; null when the query returned no series. NaN / ±Inf are kept to be reported. */
+  value: number | null;
+  /** Requests in the window; null when not measured or no data. */
+  requests: number | null;
+  events?: number | null;
+  buckets?: Bucket[];
+}
+
+export type MeasurementError = Extract<MetricResult, { state: 'error' }> & { query: string };
+
+export interface GateMeasurement {
+  gate: GateSpec;
+  kind: GateKind;
+  query: string;
+  window: string;
+  canary: TrackMeasurement;
+  baseline: TrackMeasurement;
+  /** The first query that failed; the gate is then an `error` look. */
+  error?: MeasurementError;
+}
+
+export interface JudgeContext {
+  /** Overall false-rollback rate over all statistical gates and all looks. */
+  alpha: number;
+  /** 1 for the first look of the analysis, 2 for the next, ... (for alpha spending). */
+  look: number;
+}
+
+/** What one look at one gate means for the analysis (Argo's measurement phases). */
+export type LookOutcome = 'pass' | 'fail' | 'inconclusive' | 'error';
+
+export interface GateLook {
+  report: GateReport;
+  outcome: LookOutcome;
+  /** The statistical test settled the question (either way) and more looks will not change it. */
+  decisive: boolean;
+  /** Inconclusive only because too few requests have arrived yet (warming up). */
+  insufficient: boolean;
+}
+
+const RATE_GATES = new Set(['error-rate', 'invalid-output-rate']);
+const LATENCY_GATES = new Set(['latency-p50', 'latency-p95', 'latency-p99']);
+
+export function formatValue(gate: GateSpec, value: number | null): string {
+  if (value === null) return 'no data';
+  if (Number.isNaN(value)) return 'NaN';
+  if (!Number.isFinite(value)) return value > 0 ? '+Inf' : '-Inf';
+  if (gate.builtin && RATE_GATES.has(gate.builtin)) return `${Number((value * 100).toPrecision(3))}%`;
+  if (gate.builtin && LATENCY_GATES.has(gate.builtin)) {
+    return value < 1 ? `${Number((value * 1000).toPrecision(3))} ms` : `${Number(value.toPrecision(3))} s`;
+  }
+  return String(Number(value.toPrecision(3)));
+}
+
+export function thresholdText(gate: GateSpec): string {
+  const parts: string[] = [];
+  if (gate.max !== undefined) parts.push(`max ${gate.max}`);
+  if (gate.min !== undefined) parts.push(`min ${gate.min}`);
+  if (gate.maxRatio !== undefined) parts.push(`max ${gate.maxRatio}x baseline`);
+  return parts.join(', ');
+}
+
+/** Alpha of one statistical gate at one look: its own confidence, or an equal share of the overall alpha. */
+export function gateAlpha(gate: GateSpec, context: JudgeContext, statisticalGates: number): number {
+  return gate.confidence !== undefined ? 1 - gate.confidence : context.alpha / Math.max(1, statisticalGates);
+}
+
+function unusable(value: number | null): string | undefined {
+  if (value === null) return 'no data';
+  if (Number.isNaN(value)) return 'NaN (0/0: no requests in the window)';
+  if (!Number.isFinite(value)) return `${value > 0 ? '+' : '-'}Inf (no requests, or all in the +Inf bucket)`;
+  return undefined;
+}
+
+function countOf(value: number | null | undefined): number {
+  return value !== null && value !== undefined && Number.isFinite(value) ? value : 0;
+}
+
+interface Verdict {
+  outcome: LookOutcome;
+  reason: string;
+  decisive?: boolean;
+  insufficient?: boolean;
+}
+
+function driftValue(m: GateMeasurement): number | null {
+  const canary = m.canary.buckets ?? [];
+  const baseline = m.baseline.buckets ?? [];
+  if (canary.length === 0 || baseline.length === 0) return null;
+  const aligned = alignBuckets(canary, baseline);
+  return m.gate.method === 'ks' ? ksDistance(aligned.a, aligned.b) : populationStabilityIndex(aligned.a, aligned.b);
+}
+
+function checkSamples(m: GateMeasurement): Verdict | undefined {
+  const { gate } = m;
+  if (gate.minRequests <= 0) return undefined;
+  for (const [track, data] of [
+    ['canary', m.canary],
+    ['baseline', m.baseline],
+  ] as const) {
+    if (track === 'baseline' && gate.maxRatio === undefined && gate.builtin !== 'prediction-drift') continue;
+    const requests = countOf(data.requests);
+    if (requests < gate.minRequests) {
+      return {
+        outcome: 'inconclusive',
+        insufficient: true,
+        reason: `${track} served ${Math.round(requests)} requests in ${m.window}, fewer than min-requests ${gate.minRequests}`,
+      };
+    }
+  }
+  return undefined;
+}
+
+function checkAbsolute(gate: GateSpec, canary: number): Verdict | undefined {
+  const shown = (value: number) => formatValue(gate, value);
+  if (gate.max !== undefined && canary > gate.max) {
+    return { outcome: 'fail', reason: `canary ${shown(canary)} > ${shown(gate.max)}` };
+  }
+  if (gate.min !== undefined && canary < gate.min) {
+    return { outcome: 'fail', reason: `canary ${shown(canary)} < ${shown(gate.min)}` };
+  }
+  return undefined;
+}
+
+function checkRelative(m: GateMeasurement, canary: number, baseline: number, alpha: number, look: number): Verdict {
+  const { gate } = m;
+  const ratio = gate.maxRatio ?? Number.POSITIVE_INFINITY;
+  const shown = (value: number) => formatValue(gate, value);
+  const pointRatio = baseline > 0 ? canary / baseline : canary > 0 ? Number.POSITIVE_INFINITY : 1;
+  const versus = `canary ${shown(canary)} vs baseline ${shown(baseline)}`;
+  if (m.kind === 'rate' && isStatistical(gate)) {
+    const test = compareRates(
+      { events: countOf(m.canary.events), total: countOf(m.canary.requests) },
+      { events: countOf(m.baseline.events), total: countOf(m.baseline.requests) },
+      ratio,
+      alpha,
+    );
+    const evidence = `likelihood ratio ${Number(Math.exp(test.logLikelihoodRatio).toPrecision(3))}, needs ${Number((1 / alpha).toPrecision(3))}`;
+    if (test.worse)
+      return { outcome: 'fail', decisive: true, reason: `${versus}: above ${ratio}x baseline (${evidence})` };
+    if (test.safe)
+      return { outcome: 'pass', decisive: true, reason: `${versus}: below ${ratio}x baseline (${evidence})` };
+    const note = pointRatio > ratio ? `above ${ratio}x but not significant yet` : `within ${ratio}x`;
+    return { outcome: 'pass', reason: `${versus}: ${note} (${evidence})` };
+  }
+  if (m.kind === 'latency' && isStatistical(gate)) {
+    const aligned = alignBuckets(m.canary.buckets ?? [], m.baseline.buckets ?? []);
+    const test = mannWhitneyFromBuckets(aligned.a, aligned.b);
+    const spent = alphaAtLook(alpha, look);
+    if (!test) return { outcome: 'inconclusive', reason: `${versus}: no histogram buckets to compare` };
+    const evidence = `Mann-Whitney p=${Number(test.pGreater.toPrecision(2))}, needs < ${Number(spent.toPrecision(2))}`;
+    if (pointRatio > ratio && test.pGreater < spent) {
+      return {
+        outcome: 'fail',
+        decisive: true,
+        reason: `${versus}: ${Number(pointRatio.toPrecision(3))}x > ${ratio}x, slower (${evidence})`,
+      };
+    }
+    const note =
+      pointRatio > ratio
+        ? `${Number(pointRatio.toPrecision(3))}x > ${ratio}x but not significant yet`
+        : `within ${ratio}x`;
+    return { outcome: 'pass', reason: `${versus}: ${note} (${evidence})` };
+  }
+  if (pointRatio > ratio) {
+    return { outcome: 'fail', reason: `${versus}: ${Number(pointRatio.toPrecision(3))}x > ${ratio}x baseline` };
+  }
+  return { outcome: 'pass', reason: `${versus}: within ${ratio}x` };
+}
+
+function errorReason(m: GateMeasurement, error: MeasurementError): string {
+  if (error.kind === 'bad-query') {
+    return `gate '${m.gate.name}': Prometheus rejected the query: ${error.error}. Query: ${error.query}. Fix the gate's query (or metric/labels).`;
+  }
+  return `gate '${m.gate.name}': ${error.kind} error from Prometheus: ${error.error}`;
+}
+
+function decide(
+  m: GateMeasurement,
+  context: JudgeContext,
+  statisticalGates: number,
+): Verdict & { canary: number | null; baseline: number | null } {
+  const drift = m.kind === 'drift';
+  const canary = drift ? driftValue(m) : m.canary.value;
+  const baseline = drift ? null : m.baseline.value;
+  const done = (verdict: Verdict) => ({ ...verdict, canary, baseline });
+  if (m.error) return done({ outcome: 'error', reason: errorReason(m, m.error) });
+  const samples = checkSamples(m);
+  if (samples) return done(samples);
+  const canaryProblem = unusable(canary);
+  if (canaryProblem || canary === null) {
+    const hint = drift ? ' (no prediction-score buckets for canary or baseline)' : '';
+    return done({ outcome: 'inconclusive', reason: `canary value is ${canaryProblem ?? 'no data'}${hint}` });
+  }
+  const absolute = checkAbsolute(m.gate, canary);
+  if (absolute) return done(absolute);
+  if (m.gate.maxRatio === undefined || drift) {
+    const bounds = thresholdText(m.gate) || 'no bound';
+    return done({ outcome: 'pass', reason: `canary ${formatValue(m.gate, canary)} within ${bounds}` });
+  }
+  const baselineProblem = unusable(baseline);
+  if (baselineProblem || baseline === null) {
+    return done({
+      outcome: 'inconclusive',
+      reason: `baseline value is ${baselineProblem ?? 'no data'}: nothing to compare with`,
+    });
+  }
+  const alpha = gateAlpha(m.gate, context, statisticalGates);
+  return done(checkRelative(m, canary, baseline, alpha, context.look));
+}
+
+/** One gate at one look. `statisticalGates` is how many gates share the overall alpha. */
+export function judgeGate(m: GateMeasurement, context: JudgeContext, statisticalGates = 1): GateLook {
+  const verdict = decide(m, context, statisticalGates);
+  const result: GateResult = verdict.outcome === 'error' ? 'inconclusive' : verdict.outcome;
+  const requests = m.canary.requests;
+  return {
+    report: {
+      name: m.gate.name,
+      result,
+      canary: verdict.canary !== null && Number.isFinite(verdict.canary) ? verdict.canary : null,
+      baseline: verdict.baseline !== null && Number.isFinite(verdict.baseline) ? verdict.baseline : null,
+      threshold: thresholdText(m.gate),
+      samples: requests !== null && Number.isFinite(requests) ? Math.round(requests) : null,
+      reason: verdict.reason,
+      query: m.query,
+    },
+    outcome: verdict.outcome,
+    decisive: verdict.decisive ?? false,
+    insufficient: verdict.insufficient ?? false,
+  };
+}
+
+/** Any fail -> fail; else any inconclusive -> inconclusive; else pass. */
+export function overallResult(results: GateResult[]): GateResult {
+  if (results.includes('fail')) return 'fail';
+  if (results.includes('inconclusive') || results.length === 0) return 'inconclusive';
+  return 'pass';
+}
+
+/** Every gate at one look, sharing alpha among the statistical gates. */
+export function judge(
+  measurements: GateMeasurement[],
+  context: JudgeContext,
+): { looks: GateLook[]; result: GateResult } {
+  const statisticalGates = measurements.filter((m) => isStatistical(m.gate)).length;
+  const looks = measurements.map((m) => judgeGate(m, context, statisticalGates));
+  return { looks, result: overallResult(looks.map((look) => look.report.result)) };
+}

@@ -1,0 +1,216 @@
+// Runs every gate's queries against a MetricSource and hands the numbers to the judge. No I/O library here: only ports.
+import type { GateSpec } from '../core/gate-config.js';
+import {
+  displayQuery,
+  gateQueries,
+  gateWindow,
+  type GateContext,
+  type GateSelectors,
+  type PerTrack,
+} from '../core/gates.js';
+import { bucketsFromSamples } from '../core/histogram.js';
+import {
+  judge,
+  type GateLook,
+  type GateMeasurement,
+  type MeasurementError,
+  type TrackMeasurement,
+} from '../core/judge.js';
+import type { GateReport, GateResult, MetricResult, MetricSample, MetricSource } from '../core/ports.js';
+
+export interface MeasureOptions {
+  source: MetricSource;
+  gates: GateSpec[];
+  selectors: GateSelectors;
+  /** Evaluation time. */
+  at: Date;
+  /** Range of rate/increase for gates without their own `window`, e.g. `60s` (the rollout: time since the canary started). */
+  window: string;
+  /** Overall false-rollback rate (contract `alpha`). */
+  alpha: number;
+  /** 1-based look of the analysis (alpha spending); default 1. */
+  look?: number;
+}
+
+export interface MeasureResult {
+  measurements: GateMeasurement[];
+  looks: GateLook[];
+  reports: GateReport[];
+  result: GateResult;
+  /** Gates whose query Prometheus rejected (a typo): configuration errors the caller should surface as bad input. */
+  queryErrors: string[];
+}
+
+type Single = { ok: true; value: number | null; samples: MetricSample[] } | { ok: false; error: MeasurementError };
+
+async function runRaw(source: MetricSource, query: string, at: Date): Promise<Single> {
+  let result: MetricResult;
+  try {
+    result = await source.query(query, at);
+  } catch (error) {
+    result = { state: 'error', kind: 'unreachable', error: (error as Error).message };
+  }
+  if (result.state === 'error') return { ok: false, error: { ...result, query } };
+  return { ok: true, value: null, samples: result.samples };
+}
+
+/** A query whose answer must be one number (or nothing). */
+async function run(source: MetricSource, query: string, at: Date): Promise<Single> {
+  const answer = await runRaw(source, query, at);
+  if (!answer.ok) return answer;
+  const [first, second] = answer.samples;
+  if (!first) return answer;
+  if (second) {
+    const error = `query returned ${answer.samples.length} series; aggregate it to one, e.g. sum(...) or max(...)`;
+    return { ok: false, error: { state: 'error', kind: 'bad-query', error, query } };
+  }
+  return { ok: true, value: first.value, samples: answer.samples };
+}
+
+async function measureTrack(
+  source: MetricSource,
+  queries: ReturnType<typeof gateQueries>,
+  track: keyof PerTrack,
+  at: Date,
+): Promise<{ data: TrackMeasurement; error?: MeasurementError }> {
+  const pick = (pair?: PerTrack) => pair?.[track];
+  const [value, requests, events, buckets] = await Promise.all([
+    pick(queries.value) ? run(source, pick(queries.value)!, at) : undefined,
+    pick(queries.requests) ? run(source, pick(queries.requests)!, at) : undefined,
+    pick(queries.events) ? run(source, pick(queries.events)!, at) : undefined,
+    pick(queries.buckets) ? runRaw(source, pick(queries.buckets)!, at) : undefined,
+  ]);
+  const failed = [value, requests, events, buckets].find((r): r is Extract<Single, { ok: false }> => r?.ok === false);
+  const number = (r?: Single) => (r?.ok ? r.value : null);
+  const data: TrackMeasurement = { value: number(value), requests: number(requests) };
+  if (events) data.events = number(events);
+  if (buckets?.ok) data.buckets = bucketsFromSamples(buckets.samples);
+  return failed ? { data, error: failed.error } : { data };
+}
+
+/** Queries one gate for canary and baseline. */
+export async function measureGate(
+  source: MetricSource,
+  gate: GateSpec,
+  context: GateContext,
+  at: Date,
+): Promise<GateMeasurement> {
+  const queries = gateQueries(gate, context);
+  const [canary, baseline] = await Promise.all([
+    measureTrack(source, queries, 'canary', at),
+    measureTrack(source, queries, 'baseline', at),
+  ]);
+  const measurement: GateMeasurement = {
+    gate,
+    kind: queries.kind,
+    query: displayQuery(queries),
+    window: gateWindow(gate, context),
+    canary: canary.data,
+    baseline: baseline.data,
+  };
+  const error = canary.error ?? baseline.error;
+  if (error) measurement.error = error;
+  return measurement;
+}
+
+/** One look: every gate measured and judged. */
+export async function measure(options: MeasureOptions): Promise<MeasureResult> {
+  const context: GateContext = { ...options.selectors, window: options.window };
+  const measurements = await Promise.all(
+    options.gates.map((gate) => measureGate(options.source, gate, context, options.at)),
+  );
+  const { looks, result } = judge(measurements, { alpha: options.alpha, look: options.look ?? 1 });
+  const queryErrors = looks
+    .filter(
+      (look) =>
+        look.outcome === 'error' &&
+        measurements.find((m) => m.gate.name === look.report.name)?.error?.kind === 'bad-query',
+    )
+    .map((look) => look.report.reason);
+  return { measurements, looks, reports: looks.map((look) => look.report), result, queryErrors };
+}
+
+export interface AnalyzeResult {
+  reports: GateReport[];
+  verdict: GateResult;
+  queryErrors: string[];
+  at: string;
+  window: string;
+}
+
+function summary(result: MeasureResult, at: Date, window: string): AnalyzeResult {
+  return {
+    reports: result.reports,
+    verdict: result.result,
+    queryErrors: result.queryErrors,
+    at: at.toISOString(),
+    window,
+  };
+}
+
+/** `analyze` now: the gates over the last `window`. */
+export async function analyzeNow(options: Omit<MeasureOptions, 'look'>): Promise<AnalyzeResult> {
+  return summary(await measure(options), options.at, options.window);
+}
+
+/** `analyze --from --to`: replays a past window as one look, to tune thresholds on real data. */
+export async function analyzeWindow(
+  options: Omit<MeasureOptions, 'look' | 'at' | 'window'> & { from: Date; to: Date },
+): Promise<AnalyzeResult> {
+  const seconds = Math.round((options.to.getTime() - options.from.getTime()) / 1000);
+  if (!(seconds > 0))
+    throw new Error(`analyze: --to (${options.to.toISOString()}) must be after --from (${options.from.toISOString()})`);
+  const window = `${seconds}s`;
+  return summary(await measure({ ...options, at: options.to, window }), options.to, window);
+}
+
+export interface PreflightIssue {
+  gate: string;
+  query: string;
+  problem: 'no-data' | 'error' | 'bad-query';
+  message: string;
+}
+
+/**
+ * Before any traffic moves: each gate's baseline queries once against the stable track. Gates that return no data
+ * or error are listed with what to check; a PromQL typo names the gate and carries Prometheus's own error.
+ */
+export async function preflight(
+  options: Pick<MeasureOptions, 'source' | 'gates' | 'at' | 'window'> & {
+    selectors: Omit<GateSelectors, 'baselineTrack'>;
+  },
+): Promise<PreflightIssue[]> {
+  const context: GateContext = { ...options.selectors, baselineTrack: 'stable', window: options.window };
+  const issues: PreflightIssue[] = [];
+  await Promise.all(
+    options.gates.map(async (gate) => {
+      const queries = gateQueries(gate, context);
+      for (const pair of [queries.value, queries.requests, queries.events, queries.buckets]) {
+        if (!pair) continue;
+        const answer = await runRaw(options.source, pair.baseline, options.at);
+        if (!answer.ok) {
+          const bad = answer.error.kind === 'bad-query';
+          issues.push({
+            gate: gate.name,
+            query: pair.baseline,
+            problem: bad ? 'bad-query' : 'error',
+            message: bad
+              ? `gate '${gate.name}': Prometheus rejected the query: ${answer.error.error}. Fix the gate's query (or metric/labels).`
+              : `gate '${gate.name}': ${answer.error.error}`,
+          });
+          return;
+        }
+        if (answer.samples.length === 0) {
+          issues.push({
+            gate: gate.name,
+            query: pair.baseline,
+            problem: 'no-data',
+            message: `gate '${gate.name}': no data for the stable track (query: ${pair.baseline}); check that the model exports the metric with labels namespace, app and track`,
+          });
+          return;
+        }
+      }
+    }),
+  );
+  return issues.sort((a, b) => a.gate.localeCompare(b.gate));
+}
