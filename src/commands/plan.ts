@@ -3,7 +3,7 @@ import { parseManifests } from '../core/manifests.js';
 import { buildPlan } from '../core/plan.js';
 import { planReport } from '../core/report.js';
 import { renderPlanMarkdown, renderPlanText } from '../core/render-plan.js';
-import { escapeMarkdown } from '../core/markdown.js';
+import { escapeText } from '../core/markdown.js';
 import type { CommandHandler } from './context.js';
 
 /** The image `plan` shows: the one given, or where `build` would push it. */
@@ -27,7 +27,7 @@ export const plan: CommandHandler = async ({ config, cwd, logger }) => {
   return {
     report: planReport(result),
     text: renderPlanText(result),
-    markdown: renderPlanMarkdown(result, escapeMarkdown),
+    markdown: renderPlanMarkdown(result, (text) => escapeText(text, 4000)),
     exitCode: 0,
   };
 };

@@ -57,12 +57,12 @@ describe('buildConfig', () => {
     expect(config.intervalMs).toBe(30_000);
     expect(config.router).toBe('nginx');
     expect(config.model).toBe('fraud');
-    expect(config.gates).toEqual([{ name: 'error-rate', max: 0.02 }]);
+    expect(config.gates).toMatchObject([{ name: 'error-rate', max: 0.02, minRequests: 100 }]);
   });
 
   it('parses the gates input as inline YAML', () => {
     const config = buildConfig({}, { ...base, gates: '- name: latency-p95\n  max-ratio: 1.3\n' });
-    expect(config.gates).toEqual([{ name: 'latency-p95', 'max-ratio': 1.3 }]);
+    expect(config.gates).toMatchObject([{ name: 'latency-p95', builtin: 'latency-p95', maxRatio: 1.3 }]);
   });
 
   it.each([
