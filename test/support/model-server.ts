@@ -40,7 +40,7 @@ export async function startModelServer(env: ModelServerEnv = {}, readyTimeoutMs 
     await waitForHttp(`${url}/readyz`, readyTimeoutMs);
   } catch (error) {
     await running.stop();
-    throw new Error(`model server did not start: ${String(error)}\n${running.output()}`);
+    throw new Error(`model server did not start: ${String(error)}\n${running.output()}`, { cause: error });
   }
   return {
     url,

@@ -55,7 +55,7 @@ export async function startScrapingPrometheus(config: object): Promise<ScrapingP
   } catch (error) {
     const output = running.output();
     await stop();
-    throw new Error(`${(error as Error).message}\n${output}`);
+    throw new Error(`${(error as Error).message}\n${output}`, { cause: error });
   }
   const query = async (promql: string): Promise<Array<{ metric: Record<string, string>; value: number }>> => {
     const response = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
