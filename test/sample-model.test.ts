@@ -17,6 +17,7 @@ import {
 } from './support/scraping-prometheus.js';
 
 const SAMPLE_DIR = fileURLToPath(new URL('../workflows-examples/sample-model/', import.meta.url));
+const DASHBOARD = fileURLToPath(new URL('../workflows-examples/grafana/model-canary.json', import.meta.url));
 
 const servers: ModelServer[] = [];
 afterAll(async () => {
@@ -160,6 +161,18 @@ describe('sample model server', () => {
   });
 });
 
+interface Dashboard {
+  panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+}
+
+/** The dashboard's PromQL with its variables filled in for the test's series. */
+function dashboardQueries(): Array<{ title: string; expr: string }> {
+  const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Dashboard;
+  const fill = (expr: string): string =>
+    expr.replaceAll('$namespace', 'ml').replaceAll('$model', 'churn-scorer').replaceAll('$__rate_interval', '1m');
+  return dashboard.panels.flatMap((panel) => panel.targets.map((t) => ({ title: panel.title, expr: fill(t.expr) })));
+}
+
 /** Polls an instant query until `done` holds for its result, at most ~10 s; returns the last result. */
 async function pollQuery(
   prometheus: ScrapingPrometheus,
@@ -228,7 +241,7 @@ describe('sample Prometheus config', () => {
     }
   });
 
-  it('a real Prometheus scraping a stable and a canary server sees both tracks and the canary errors', async () => {
+  it('a real Prometheus scraping a stable and a canary server sees both tracks, the canary errors, and the dashboard queries work', async () => {
     const [stable, canary] = await Promise.all([server({}), server({ ERROR_RATE: 0.2, MODEL_VERSION: '1.1.0' })]);
     const labels = (track: string) => ({ namespace: 'ml', app: 'churn-scorer', track });
     const prometheus = await startScrapingPrometheus(
@@ -267,8 +280,49 @@ describe('sample Prometheus config', () => {
         'canary=1.1.0',
         'stable=1.0.0',
       ]);
+
+      // Every query of the shipped Grafana dashboard runs on these series (its variables filled in).
+      // The dashboard's rate() panels need traffic across scrapes: keep sending while its queries run.
+      const stopLoad = new AbortController();
+      const moreLoad = generateLoad({
+        urls: [`${stable.url}/predict`, `${canary.url}/predict`],
+        weights: [75, 25],
+        ratePerSecond: 200,
+        durationMs: 8000,
+        signal: stopLoad.signal,
+      });
+      try {
+        const weight = dashboardQueries().find((q) => q.title === 'Canary weight')?.expr ?? '';
+        const seenWeight = await pollQuery(prometheus, weight, (t) => (t[''] ?? 0) > 0);
+        expect(seenWeight['']).toBeGreaterThan(10);
+        expect(seenWeight['']).toBeLessThan(40); // the load sends 25% to the canary
+        for (const { title, expr } of dashboardQueries()) {
+          const tracks = (await prometheus.query(expr)).map((r) => r.metric.track ?? 'all');
+          // Every per-track panel shows both tracks (stable's error rate is 0, not missing).
+          if (/by track/.test(title)) expect([title, tracks.sort()]).toEqual([title, ['canary', 'stable']]);
+        }
+      } finally {
+        stopLoad.abort();
+        await moreLoad;
+      }
     } finally {
       await prometheus.stop();
+    }
+  });
+});
+
+describe('Grafana dashboard', () => {
+  it('is templated on namespace and model and shows the rollout annotations of the model', () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
+      templating: { list: Array<{ name: string }> };
+      annotations: { list: Array<{ target?: { type: string; tags: string[] } }> };
+    } & Dashboard;
+    expect(dashboard.templating.list.map((v) => v.name)).toEqual(['datasource', 'namespace', 'model']);
+    expect(dashboard.annotations.list.map((a) => a.target).filter(Boolean)).toEqual([
+      { type: 'tags', tags: ['model-canary', 'model:$model'], matchAny: false, limit: 500 },
+    ]);
+    for (const { expr } of dashboard.panels.flatMap((p) => p.targets)) {
+      expect(expr).toContain('namespace="$namespace"');
     }
   });
 });
