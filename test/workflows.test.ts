@@ -8,6 +8,9 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fg from 'fast-glob';
 import { parse } from 'yaml';
+import { buildConfig } from '../src/core/config.js';
+import { parseManifests } from '../src/core/manifests.js';
+import { buildPlan } from '../src/core/plan.js';
 
 interface LintResult {
   message: string;
@@ -66,6 +69,30 @@ function modelCanaryProblems(source: string): string[] {
     }
   }
   return problems;
+}
+
+/** Example values for the expressions the example workflows use; an unknown expression fails the test. */
+const EXPRESSION_EXAMPLES: Record<string, string> = {
+  'vars.ACR_NAME': 'contoso',
+  'vars.PROMETHEUS_QUERY_URL': 'https://contoso-prom.eastus.prometheus.monitor.azure.com',
+  'vars.GRAFANA_URL': 'https://contoso.grafana.azure.com',
+  'secrets.GRAFANA_TOKEN': 'glsa_example',
+  'github.sha': 'a'.repeat(40),
+  'inputs.model': 'churn-scorer',
+  'inputs.action': 'rollback',
+  'inputs.revision': 'previous',
+  'inputs.namespace': 'ml',
+  'matrix.model.name': 'fraud-detector',
+  'matrix.model.steps': '5,10,25,50,100',
+  'matrix.model.latency-p95': '0.05',
+};
+
+function fillExpressions(value: string): string {
+  return value.replace(/\$\{\{\s*([^}]+?)\s*\}\}/g, (_, expression: string) => {
+    const example = EXPRESSION_EXAMPLES[expression];
+    if (example === undefined) throw new Error(`add an example value for \${{ ${expression} }} to EXPRESSION_EXAMPLES`);
+    return example;
+  });
 }
 
 const format = (results: LintResult[]): string[] =>
@@ -136,5 +163,37 @@ describe('workflows', () => {
   it('catches a workflow that is not valid YAML or has no jobs', async () => {
     expect(format(await runLint('on: push\njobs:\n  a: [\n', 'bad.yml'))).not.toEqual([]);
     expect(format(await runLint('on: push\n', 'empty.yml')).join('\n')).toMatch(/jobs/);
+  });
+
+  it.each(WORKFLOW_FILES.filter((f) => f.startsWith('workflows-examples/')))(
+    '%s: every model-canary step is a valid config',
+    (file) => {
+      const workflow = parse(readFileSync(`${ROOT}${file}`, 'utf8')) as Workflow;
+      const steps = Object.values(workflow.jobs ?? {}).flatMap((job) =>
+        (job.steps ?? []).filter((s) => isModelCanary(s.uses)),
+      );
+      for (const step of steps) {
+        const settings = Object.fromEntries(
+          Object.entries(step.with ?? {}).map(([key, value]) => [key, fillExpressions(String(value))]),
+        );
+        expect(() => buildConfig({}, settings)).not.toThrow();
+      }
+    },
+  );
+
+  it('the sample manifests plan a canary of churn-scorer in ml', () => {
+    const dir = `${ROOT}workflows-examples/sample-model/k8s/`;
+    const sources = ['deployment.yaml', 'service.yaml', 'hpa/hpa.yaml'].map((name) => ({
+      path: name,
+      text: readFileSync(`${dir}${name}`, 'utf8'),
+    }));
+    const image = `contoso.azurecr.io/models/churn-scorer@sha256:${'a'.repeat(64)}`;
+    const plan = buildPlan({ objects: parseManifests(sources), image, router: 'replicas', steps: [10, 50, 100] });
+    expect(plan.target.model).toBe('churn-scorer');
+    const canary = plan.steps[0]?.objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata.name === 'churn-scorer-canary',
+    );
+    expect(JSON.stringify(canary)).toContain(image);
+    expect(JSON.stringify(canary)).toContain('"namespace":"ml"');
   });
 });
