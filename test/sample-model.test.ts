@@ -86,12 +86,15 @@ describe('sample model server', () => {
       generateLoad({ urls: [`${target.url}/predict`], ratePerSecond: 200, count: 60 });
     await Promise.all([send(fast), send(slow)]);
     const [fastSamples, slowSamples] = await Promise.all([metricsOf(fast), metricsOf(slow)]);
-    // Added latency is uniform in [30, 90] ms: nothing answers within 25 ms, everything within 250 ms.
+    // Added latency is uniform in [30, 90] ms: nothing answers within 25 ms, and the mean moves by about 60 ms
+    // (with room for a busy machine).
     expect(sampleValue(slowSamples, 'http_request_duration_seconds_bucket', { le: '0.025' })).toBe(0);
-    expect(sampleValue(slowSamples, 'http_request_duration_seconds_bucket', { le: '0.25' })).toBe(60);
-    expect(histogramMean(slowSamples, 'http_request_duration_seconds')).toBeGreaterThan(0.045);
-    expect(histogramMean(slowSamples, 'http_request_duration_seconds')).toBeLessThan(0.1);
-    expect(histogramMean(fastSamples, 'http_request_duration_seconds')).toBeLessThan(0.02);
+    expect(sampleValue(slowSamples, 'http_request_duration_seconds_bucket', { le: '+Inf' })).toBe(60);
+    const added =
+      histogramMean(slowSamples, 'http_request_duration_seconds') -
+      histogramMean(fastSamples, 'http_request_duration_seconds');
+    expect(added).toBeGreaterThan(0.045);
+    expect(added).toBeLessThan(0.085);
   });
 
   it('moves the score histogram with SCORE_SHIFT, and counts INVALID_RATE outputs', async () => {
@@ -293,7 +296,9 @@ describe('sample Prometheus config', () => {
       });
       try {
         const weight = dashboardQueries().find((q) => q.title === 'Canary weight')?.expr ?? '';
-        const seenWeight = await pollQuery(prometheus, weight, (t) => (t[''] ?? 0) > 0);
+        // Bounded wait for the rate windows to fill with samples of both tracks, then the share must be the split.
+        const inRange = (share = 0): boolean => share > 10 && share < 40;
+        const seenWeight = await pollQuery(prometheus, weight, (t) => inRange(t['']));
         expect(seenWeight['']).toBeGreaterThan(10);
         expect(seenWeight['']).toBeLessThan(40); // the load sends 25% to the canary
         for (const { title, expr } of dashboardQueries()) {
