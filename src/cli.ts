@@ -6,6 +6,7 @@ import { buildConfig, ConfigError } from './core/config.js';
 import { COMMANDS, CONFIG_KEYS } from './core/config-schema.js';
 import type { Logger } from './core/ports.js';
 import { readConfigFile } from './config-file.js';
+import { createServices, localRunInfo } from './wiring.js';
 
 const FLAGS_WITHOUT_VALUE = new Set(['dry-run', 'comment', 'wait-for-lease', 'fail-on-rollback']);
 
@@ -62,7 +63,8 @@ export async function main(argv: string[]): Promise<number> {
     const flags = parseCli(argv);
     if (!flags.command) throw new ConfigError([`command: missing: ${USAGE.split('\n')[0]}`]);
     const config = buildConfig(readConfigFile(flags.config), flags);
-    const result = await runCommand({ config, logger: stderrLogger, clock: systemClock, cwd: process.cwd() });
+    const services = createServices(config, { logger: stderrLogger, mask: () => undefined, run: localRunInfo() });
+    const result = await runCommand({ config, logger: stderrLogger, clock: systemClock, cwd: process.cwd(), services });
     print(result, config.output === 'json');
     return result.exitCode;
   } catch (error) {

@@ -5,6 +5,8 @@ import { EXIT, exitCodeForError, runCommand } from './commands/run.js';
 import type { RolloutConfig } from './core/config.js';
 import type { Logger } from './core/ports.js';
 import { readInputs } from './inputs.js';
+import { actionServices } from './action-services.js';
+import { failureAnnotations } from './core/failure-annotations.js';
 
 export const actionLogger: Logger = {
   info: (message) => core.info(message),
@@ -36,7 +38,13 @@ export async function run(): Promise<void> {
   core.saveState('isPost', 'true');
   try {
     const config = readInputs();
-    const result = await runCommand({ config, logger: actionLogger, clock: systemClock, cwd: process.cwd() });
+    // The post step restores stable when the job is cancelled while a canary runs.
+    const onCanary = (running: boolean, image: string) => core.saveState('canary', running ? image : '');
+    const services = actionServices(config, actionLogger, onCanary);
+    const result = await runCommand({ config, logger: actionLogger, clock: systemClock, cwd: process.cwd(), services });
+    for (const note of failureAnnotations(result.report)) {
+      (note.level === 'error' ? core.error : core.warning)(note.message, { title: note.title });
+    }
     setOutputs(result);
     core.info(result.text);
     await core.summary.addRaw(result.markdown, true).write();

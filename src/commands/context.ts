@@ -1,5 +1,6 @@
 import type { RolloutConfig } from '../core/config.js';
-import type { Clock, Logger, Report } from '../core/ports.js';
+import type { Clock, Cluster, Logger, MetricSource, Report, Reporter } from '../core/ports.js';
+import type { RunInfo } from '../engine/deploy.js';
 
 /** What a command is handed: the validated config and the ports it may use. */
 export interface CommandContext {
@@ -7,6 +8,19 @@ export interface CommandContext {
   logger: Logger;
   clock: Clock;
   cwd: string;
+  services: Services;
+}
+
+/** The adapters a command may use, made on first use so `plan` touches no cluster and no network. */
+export interface Services {
+  cluster(): Cluster;
+  metrics(): MetricSource;
+  /** The PR comment, deployments, Grafana: whatever the caller set up (none for the CLI without Grafana). */
+  reporter: Reporter;
+  run: RunInfo;
+  mask(secret: string): void;
+  /** The action's main step records a running canary so its post step can restore stable after a cancel. */
+  onCanary?(running: boolean, image: string): void;
 }
 
 export interface CommandResult {

@@ -1,21 +1,19 @@
 import type { Command } from '../core/config.js';
+import { analyze } from './analyze.js';
+import { build } from './build.js';
 import type { CommandHandler } from './context.js';
+import { deploy } from './deploy.js';
+import { abort, promote, rollback, status } from './manual.js';
 import { plan } from './plan.js';
-
-const notYet =
-  (command: Command): CommandHandler =>
-  async () => {
-    throw new Error(`the '${command}' command is not implemented yet in this version of model-canary`);
-  };
 
 export const COMMAND_HANDLERS: Record<Command, CommandHandler> = {
   plan,
-  deploy: notYet('deploy'),
-  build: notYet('build'),
-  canary: notYet('canary'),
-  analyze: notYet('analyze'),
-  promote: notYet('promote'),
-  abort: notYet('abort'),
-  rollback: notYet('rollback'),
-  status: notYet('status'),
+  deploy,
+  canary: deploy,
+  build,
+  analyze,
+  promote,
+  abort,
+  rollback,
+  status,
 };

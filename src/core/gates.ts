@@ -122,9 +122,10 @@ export function gateQueries(gate: GateSpec, context: GateContext): GateQueries {
       const errors = `,code=~${promString(ERROR_CODES)}`;
       return {
         kind: 'rate',
-        value: perTrack((track) => `${rate(metric, errors)(track)} / ${rate(metric)(track)}`, base),
+        // `or vector(0)`: a healthy model has no 5xx series at all, which is a zero error rate, not missing data.
+        value: perTrack((track) => `(${rate(metric, errors)(track)} or vector(0)) / ${rate(metric)(track)}`, base),
         requests: perTrack(increase(metric), base),
-        events: perTrack(increase(metric, errors), base),
+        events: perTrack((track) => `${increase(metric, errors)(track)} or vector(0)`, base),
       };
     }
     case 'invalid-output-rate': {

@@ -7,6 +7,7 @@ import { inferenceServiceReadiness } from '../core/readiness.js';
 import { REVISION_ANNOTATION } from '../core/history.js';
 import { keyOf, objectsAtWeight, routerCleanup, type RouterName } from '../core/routers/index.js';
 import { withLivePredictor } from '../core/routers/kserve.js';
+import { withLiveStableImages } from '../core/live.js';
 
 export interface ClusterRolloutOptions {
   router: RouterName;
@@ -81,7 +82,10 @@ async function resolveTarget(
   target: RolloutTarget,
 ): Promise<{ target: RolloutTarget; live?: KubeObject }> {
   const live = await cluster.get(keyOf(target.stable));
-  return { target: target.kind === 'InferenceService' ? withLivePredictor(target, live) : target, live };
+  return {
+    target: target.kind === 'InferenceService' ? withLivePredictor(target, live) : withLiveStableImages(target, live),
+    live,
+  };
 }
 
 /**

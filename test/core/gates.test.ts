@@ -10,7 +10,7 @@ describe('gateQueries', () => {
   it.each([
     [
       { name: 'error-rate', max: 0.01 },
-      `sum(rate(http_requests_total{${SEL},code=~"5.."}[60s])) / sum(rate(http_requests_total{${SEL}}[60s]))`,
+      `(sum(rate(http_requests_total{${SEL},code=~"5.."}[60s])) or vector(0)) / sum(rate(http_requests_total{${SEL}}[60s]))`,
     ],
     [
       { name: 'latency-p95', 'max-ratio': 1.2 },
@@ -49,7 +49,7 @@ describe('gateQueries', () => {
       canary: `sum(increase(http_requests_total{${SEL}}[60s]))`,
       baseline: `sum(increase(http_requests_total{${BASE}}[60s]))`,
     });
-    expect(queries.events?.canary).toBe(`sum(increase(http_requests_total{${SEL},code=~"5.."}[60s]))`);
+    expect(queries.events?.canary).toBe(`sum(increase(http_requests_total{${SEL},code=~"5.."}[60s])) or vector(0)`);
   });
 
   it('asks bucket counts by le for latency and drift', () => {

@@ -1,0 +1,32 @@
+// The action's adapters: the CLI's plus the PR comment and the GitHub Deployment, from the runner's context.
+import * as core from '@actions/core';
+import { context } from '@actions/github';
+import { GitHubDeploymentReporter } from './adapters/github-deployments.js';
+import { githubOptionsFromContext, PullRequestCommentReporter, runUrl } from './adapters/github.js';
+import type { Services } from './commands/context.js';
+import type { RolloutConfig } from './core/config.js';
+import type { Logger, Reporter } from './core/ports.js';
+import { createServices } from './wiring.js';
+
+export function actionServices(config: RolloutConfig, logger: Logger, onCanary?: (running: boolean, image: string) => void): Services {
+  const token = config.github.token ?? '';
+  const github = githubOptionsFromContext(context, token, core.setSecret);
+  const url = runUrl(github);
+  const reporters: Reporter[] = [];
+  if (token && config.github.comment) {
+    const grafana = config.grafana.url ? { grafana: { url: config.grafana.url } } : {};
+    reporters.push(new PullRequestCommentReporter({ ...github, logger, render: { ...grafana, environment: config.github.environment } }));
+  }
+  if (token && config.github.environment) {
+    reporters.push(new GitHubDeploymentReporter({ ...github, environment: config.github.environment, logger }));
+  }
+  const holder = `${process.env.GITHUB_REPOSITORY ?? 'local'}/actions/runs/${context.runId}/attempts/${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`;
+  const pr = (context.payload.pull_request as { number?: number } | undefined)?.number;
+  return createServices(config, {
+    logger,
+    mask: core.setSecret,
+    run: { holder, url, actor: context.actor, ...(pr ? { pr } : {}) },
+    reporters,
+    onCanary,
+  });
+}

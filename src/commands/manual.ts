@@ -1,0 +1,106 @@
+// `promote` and `abort` finish a running canary by hand (workflow_dispatch); `rollback` and `status` read the history.
+import { ConfigError } from '../core/config.js';
+import { renderHistoryTable } from '../core/history.js';
+import type { Report } from '../core/ports.js';
+import { digestOf } from '../core/report.js';
+import { currentRevision, readHistory, rollbackTo, writeRecord } from '../engine/history.js';
+import { acquireLease } from '../engine/lease.js';
+import { promote as promoteInCluster, rollback as rollbackInCluster } from '../engine/rollout-cluster.js';
+import type { CommandContext, CommandHandler } from './context.js';
+import { liveImage, locateTarget, resultOf } from './locate.js';
+
+async function withLease<T>(context: CommandContext, model: string, namespace: string, work: () => Promise<T>): Promise<T> {
+  const { services, clock, config, logger } = context;
+  const lease = await acquireLease(services.cluster(), { model, namespace, holder: services.run.holder, clock, waitForLease: config.waitForLease, logger });
+  try {
+    return await work();
+  } finally {
+    await lease.release().catch((error: Error) => logger.warn(`could not release the lease: ${error.message}`));
+  }
+}
+
+/** The target as the cluster holds it: the canary's image is the one being rolled out. */
+async function runningTarget(context: CommandContext) {
+  const probe = await locateTarget(context, context.config.image ?? 'unknown');
+  const { target } = probe;
+  if (context.config.image) return probe;
+  const canary = target.canary
+    ? await context.services.cluster().get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: target.namespace, name: target.canary.metadata.name })
+    : undefined;
+  const image = liveImage(canary, target.container);
+  if (!image) {
+    throw new ConfigError([`image: no canary of ${target.namespace}/${target.model} is running; give image to promote a specific one`]);
+  }
+  return locateTarget(context, image);
+}
+
+function finishHandler(outcome: 'promote' | 'abort'): CommandHandler {
+  return async (context) => {
+    const { config, services, clock, logger } = context;
+    const { target, manifestHash } = await runningTarget(context);
+    const cluster = services.cluster();
+    const startedAt = clock.now().toISOString();
+    return withLease(context, target.model, target.namespace, async () => {
+      const options = { router: config.router, timeoutMs: config.readyTimeoutMs, clock, logger };
+      const records = await readHistory(cluster, target.model, target.namespace);
+      const revision = Math.max(0, ...records.map((r) => r.revision)) + 1;
+      const result = outcome === 'promote' ? await promoteInCluster(cluster, target, options, revision) : await rollbackInCluster(cluster, target, options);
+      const verdict: Report['verdict'] = !result.ready && outcome === 'promote' ? 'failed' : outcome === 'promote' ? 'promoted' : 'aborted';
+      const reason = result.ready ? `${outcome === 'promote' ? 'promoted' : 'aborted'} by hand` : `${result.reason}: ${result.detail}`;
+      if (outcome === 'promote') {
+        await writeRecord(cluster, target.model, target.namespace, {
+          revision, image: target.image, digest: digestOf(target.image) ?? '', manifestHash, verdict, startedAt,
+          endedAt: clock.now().toISOString(), ...(services.run.url ? { runUrl: services.run.url } : {}), ...(services.run.actor ? { actor: services.run.actor } : {}),
+        });
+      }
+      const report: Report = {
+        command: config.command, model: target.model, namespace: target.namespace, verdict, reason,
+        image: target.image, digest: digestOf(target.image), ...(outcome === 'promote' ? { revision } : {}), gates: [], steps: [],
+      };
+      await services.reporter.publish(report, true);
+      return resultOf(report, `${target.namespace}/${target.model}: ${verdict} (${reason})`, context, verdict === 'failed' ? 1 : 0);
+    });
+  };
+}
+
+export const promote = finishHandler('promote');
+export const abort = finishHandler('abort');
+
+/** `rollback`: a recorded revision straight from the history: no rebuild, no analysis. */
+export const rollback: CommandHandler = async (context) => {
+  const { config, services, clock, logger } = context;
+  const { target } = await locateTarget(context, config.image ?? 'unknown');
+  const cluster = services.cluster();
+  return withLease(context, target.model, target.namespace, async () => {
+    const result = await rollbackTo(cluster, target, config.toRevision, { router: config.router, timeoutMs: config.readyTimeoutMs, clock, logger }, {
+      startedAt: clock.now().toISOString(),
+      ...(services.run.url ? { runUrl: services.run.url } : {}),
+      ...(services.run.actor ? { actor: services.run.actor } : {}),
+    });
+    const report: Report = {
+      command: 'rollback', model: target.model, namespace: target.namespace,
+      verdict: result.ready ? 'rolled-back' : 'failed',
+      reason: result.ready ? `rolled back to revision ${result.record.revision}` : result.reason,
+      image: result.record.image, digest: result.record.digest, revision: result.revision, rolledBackTo: result.record.revision, gates: [], steps: [],
+    };
+    await services.reporter.publish(report, true);
+    return resultOf(report, `${target.namespace}/${target.model}: ${report.verdict}: ${report.reason} (${report.image})`, context, result.ready ? 0 : 1);
+  });
+};
+
+/** `status`: the rollout history as a table. */
+export const status: CommandHandler = async (context) => {
+  const { config, services } = context;
+  const { target } = await locateTarget(context, config.image ?? 'unknown');
+  const cluster = services.cluster();
+  const records = await readHistory(cluster, target.model, target.namespace);
+  const current = await currentRevision(cluster, target);
+  const latest = records.find((r) => r.revision === current) ?? records[records.length - 1];
+  const report: Report = {
+    command: 'status', model: target.model, namespace: target.namespace, verdict: latest?.verdict ?? 'pass',
+    image: latest?.image, digest: latest?.digest, revision: current, history: records, gates: [], steps: [],
+  };
+  const table = renderHistoryTable(records, current);
+  const result = resultOf(report, `${target.namespace}/${target.model} history:\n${table}`, context, 0);
+  return { ...result, markdown: `## model-canary status: ${target.namespace}/${target.model}\n\n\`\`\`\n${table}\n\`\`\`\n` };
+};

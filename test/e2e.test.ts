@@ -1,0 +1,111 @@
+// End to end: the bundled action as the runner runs it, against real Prometheus scraping real model servers under
+// real load, the fake Kubernetes API server and a fake GitHub API.
+import { ActionRunner } from './support/runner.js';
+import { deployInputs, imageOf, NAMESPACE, PR_NUMBER, startLocalStack, type LocalStack } from './support/local-stack.js';
+
+import { jest } from '@jest/globals';
+
+jest.setTimeout(120_000);
+
+let stack: LocalStack;
+const runners: ActionRunner[] = [];
+beforeAll(async () => {
+  stack = await startLocalStack({
+    'churn-good': {},
+    'churn-bad': { ERROR_RATE: 0.05 },
+    'churn-slow': { LATENCY_MS: 60 },
+    'churn-cancel': {},
+  });
+});
+afterAll(async () => {
+  for (const runner of runners) runner.cleanup();
+  await stack?.stop();
+});
+
+function runner(model: string, extraEnv: Record<string, string> = {}, signalAfter?: { signal: NodeJS.Signals; ms: number }) {
+  const { env } = deployInputs(stack, model);
+  const made = new ActionRunner({ cwd: stack.models[model]!.repo, env: { ...env, ...extraEnv }, signalAfter });
+  runners.push(made);
+  return made;
+}
+
+const deployment = (name: string) => stack.kube.object('apps/v1', 'Deployment', NAMESPACE, name) as any;
+const imageOfDeployment = (name: string) => deployment(name)?.spec.template.spec.containers[0].image;
+const commentFor = (model: string) => stack.github.comments.find((c) => c.body.includes(`<!-- model-canary:${NAMESPACE}/${model} -->`));
+const history = (model: string) =>
+  JSON.parse((stack.kube.object('v1', 'ConfigMap', NAMESPACE, `model-canary-${model}-history`) as any).data['history.json']);
+
+describe('deploy end to end', () => {
+  it('promotes a good canary and comments the verdict on the PR', async () => {
+    const { inputs } = deployInputs(stack, 'churn-good');
+    const run = await runner('churn-good').main(inputs);
+    expect(run.stdout).not.toContain('::error');
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs.verdict).toBe('promoted');
+    expect(run.outputs.image).toBe(imageOf('churn-good', '2'));
+    expect(imageOfDeployment('churn-good')).toBe(imageOf('churn-good', '2'));
+    expect(deployment('churn-good-canary')).toBeUndefined();
+    const report = JSON.parse(run.outputs.report as string);
+    expect(report.steps.map((s: any) => [s.weight, s.result])).toEqual([[50, 'pass'], [100, 'pass']]);
+    expect(report.gates.map((g: any) => g.name)).toEqual(['error-rate', 'latency-p95']);
+    expect(commentFor('churn-good')?.issue).toBe(PR_NUMBER);
+    expect(commentFor('churn-good')?.body).toContain('Promoted');
+    expect(history('churn-good').at(-1)).toMatchObject({ revision: 1, verdict: 'promoted', image: imageOf('churn-good', '2') });
+    expect(run.summary).toContain('churn-good');
+  });
+
+  it('rolls back a canary with 5% errors and fails the step', async () => {
+    const { inputs } = deployInputs(stack, 'churn-bad');
+    const run = await runner('churn-bad').main(inputs);
+    expect(run.outputs.verdict).toBe('rolled-back');
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain('::error');
+    expect(imageOfDeployment('churn-bad')).toBe(stack.models['churn-bad']!.stableImage);
+    expect(deployment('churn-bad-canary')).toBeUndefined();
+    const report = JSON.parse(run.outputs.report as string);
+    expect(report.gates.find((g: any) => g.name === 'error-rate').result).toBe('fail');
+    expect(report.reason).toContain('error-rate');
+    expect(commentFor('churn-bad')?.body).toMatch(/Rolled back/i);
+    expect(history('churn-bad').at(-1)).toMatchObject({ verdict: 'rolled-back' });
+  });
+
+  it('rolls back a slow canary (p95 up) and passes the step with fail-on-rollback false', async () => {
+    const { inputs } = deployInputs(stack, 'churn-slow', { 'fail-on-rollback': 'false' });
+    const run = await runner('churn-slow').main(inputs);
+    expect(run.outputs.verdict).toBe('rolled-back');
+    expect(run.exitCode).toBe(0);
+    const report = JSON.parse(run.outputs.report as string);
+    expect(report.gates.find((g: any) => g.name === 'latency-p95').result).toBe('fail');
+  });
+
+  it('refuses a second run while one holds the lease, then rolls back to revision 1 by hand', async () => {
+    const { inputs } = deployInputs(stack, 'churn-good', { image: imageOf('churn-good', '3'), interval: '20s' });
+    const first = runner('churn-good').main(inputs);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const second = await runner('churn-good', { GITHUB_RUN_ID: '7003' }).main(inputs);
+    expect(second.exitCode).toBe(1);
+    expect(second.stdout).toContain('contoso/churn-models/actions/runs/7002/attempts/1');
+    const done = await first;
+    expect(done.outputs.verdict).toBe('promoted');
+    expect(imageOfDeployment('churn-good')).toBe(imageOf('churn-good', '3'));
+
+    const back = await runner('churn-good').main({ ...inputs, command: 'rollback', 'to-revision': '1' });
+    expect(back.outputs.verdict).toBe('rolled-back');
+    expect(imageOfDeployment('churn-good')).toBe(imageOf('churn-good', '2'));
+    expect(history('churn-good').map((r: any) => r.verdict)).toEqual(['promoted', 'promoted', 'rolled-back']);
+  });
+
+  it('a cancelled job: the post step restores stable and marks the comment aborted', async () => {
+    const { inputs } = deployInputs(stack, 'churn-cancel', { interval: '30s' });
+    const cancelled = runner('churn-cancel', {}, { signal: 'SIGKILL', ms: 3000 });
+    const run = await cancelled.main(inputs);
+    expect(run.outputs.verdict).toBeUndefined();
+    expect(deployment('churn-cancel-canary')).toBeDefined();
+    const post = await cancelled.post(inputs);
+    expect(post.exitCode).toBe(0);
+    expect(post.stdout).toContain('is back on stable');
+    expect(deployment('churn-cancel-canary')).toBeUndefined();
+    expect(imageOfDeployment('churn-cancel')).toBe(stack.models['churn-cancel']!.stableImage);
+    expect(commentFor('churn-cancel')?.body).toMatch(/aborted/i);
+  });
+});
