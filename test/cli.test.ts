@@ -38,6 +38,15 @@ describe('model-canary CLI', () => {
     expect(run.stdout).toContain('name: churn-scorer-canary');
   });
 
+  it('plan shows each gate query with the selectors filled in and the time to detect at the expected traffic', () => {
+    const run = cli('plan', '--manifests', 'k8s/', '--image', m.IMAGE, '--expected-rps', '200', '--output', 'json');
+    const report = JSON.parse(run.stdout);
+    const errorRate = report.gatePlans.find((g: any) => g.name === 'error-rate');
+    expect(errorRate.canaryQuery).toContain('namespace="ml",app="churn-scorer",track="canary"');
+    expect(errorRate.baselineQuery).toContain('track="stable"');
+    expect(errorRate.detection).toMatch(/would be caught in about \d+ s/);
+  });
+
   it.each([
     [['plan', '--manifests', 'k8s/', '--steps', '10,5'], 'steps: must rise step by step'],
     [['plan', '--manifests', 'nowhere/', '--image', m.IMAGE], "manifests: nothing matches 'nowhere/'"],

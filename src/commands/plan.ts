@@ -4,6 +4,8 @@ import { buildPlan } from '../core/plan.js';
 import { planReport } from '../core/report.js';
 import { renderPlanMarkdown, renderPlanText } from '../core/render-plan.js';
 import { escapeText } from '../core/markdown.js';
+import { planGates } from '../core/plan-gates.js';
+import { promDuration } from '../core/duration.js';
 import type { CommandHandler } from './context.js';
 
 /** The image `plan` shows: the one given, or where `build` would push it. */
@@ -24,10 +26,19 @@ export const plan: CommandHandler = async ({ config, cwd, logger }) => {
     steps: config.steps,
   });
   for (const warning of result.warnings) logger.warn(warning);
+  const { target } = result;
+  const traffic = config.analysis.expectedRps
+    ? { rps: config.analysis.expectedRps, weight: config.steps[0] as number, intervalSeconds: config.intervalMs / 1000, alpha: config.analysis.alpha }
+    : undefined;
+  const gates = planGates(
+    config.gates,
+    { namespace: target.namespace, model: target.model, baselineTrack: 'stable', window: promDuration(config.intervalMs) },
+    traffic,
+  );
   return {
-    report: planReport(result),
-    text: renderPlanText(result),
-    markdown: renderPlanMarkdown(result, (text) => escapeText(text, 4000)),
+    report: { ...planReport(result), gatePlans: gates },
+    text: renderPlanText(result, gates),
+    markdown: renderPlanMarkdown(result, (text) => escapeText(text, 4000), gates),
     exitCode: 0,
   };
 };

@@ -148,6 +148,7 @@ export const configFileSchema = z
     weight: numberIn(1, 100, true),
     gates: gatesField,
     alpha: numberIn(0.0001, 0.5, false),
+    'expected-rps': numberIn(0.001, 1_000_000, false),
     'failure-limit': numberIn(0, 100, true),
     'inconclusive-limit': numberIn(0, 100, true),
     'consecutive-error-limit': numberIn(0, 100, true),

@@ -35,6 +35,8 @@ export interface RolloutConfig {
   gates: GateSpec[];
   analysis: {
     alpha: number;
+    /** The model's request rate, for plan's expected time to detect (none: not estimated). */
+    expectedRps?: number;
     failureLimit: number;
     inconclusiveLimit: number;
     consecutiveErrorLimit: number;
@@ -201,6 +203,7 @@ function toRolloutConfig(command: Command, s: ConfigFile): RolloutConfig {
     gates: s.gates ?? DEFAULT_GATES,
     analysis: {
       alpha: s.alpha ?? DEFAULTS.alpha,
+      expectedRps: s['expected-rps'],
       failureLimit: s['failure-limit'] ?? DEFAULTS.failureLimit,
       inconclusiveLimit: s['inconclusive-limit'] ?? DEFAULTS.inconclusiveLimit,
       consecutiveErrorLimit: s['consecutive-error-limit'] ?? DEFAULTS.consecutiveErrorLimit,

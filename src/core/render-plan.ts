@@ -2,6 +2,7 @@
 import { stringify } from 'yaml';
 import { objectId } from './kube.js';
 import type { Plan } from './plan.js';
+import type { GatePlan } from './plan-gates.js';
 import { markdownTable, textTable } from './text-table.js';
 
 function scheduleRows(plan: Plan): string[][] {
@@ -27,11 +28,21 @@ function stepYaml(plan: Plan, index: number): string {
   return step.objects.map((object) => stringify(object, { lineWidth: 0 })).join('---\n');
 }
 
-export function renderPlanText(plan: Plan): string {
+function gateLines(gates: GatePlan[]): string[] {
+  return gates.flatMap((gate) => [
+    `gate ${gate.name} (${gate.threshold})`,
+    `  canary:   ${gate.canaryQuery}`,
+    ...(gate.baselineQuery ? [`  baseline: ${gate.baselineQuery}`] : []),
+    ...(gate.detection ? [`  expected: ${gate.detection}`] : []),
+  ]);
+}
+
+export function renderPlanText(plan: Plan, gates: GatePlan[] = []): string {
   const parts = [heading(plan), ''];
   for (const warning of plan.warnings) parts.push(`warning: ${warning}`);
   if (plan.warnings.length > 0) parts.push('');
   parts.push(textTable(scheduleRows(plan)), '');
+  if (gates.length > 0) parts.push(...gateLines(gates), '');
   plan.steps.forEach((step, index) => {
     parts.push(`# step ${index + 1}: canary at ${step.weight}%`, '---', stepYaml(plan, index));
   });
@@ -39,11 +50,12 @@ export function renderPlanText(plan: Plan): string {
 }
 
 /** Markdown for the job summary; `escape` makes text from the manifests safe (names, labels). */
-export function renderPlanMarkdown(plan: Plan, escape: (text: string) => string): string {
+export function renderPlanMarkdown(plan: Plan, escape: (text: string) => string, gates: GatePlan[] = []): string {
   const rows = scheduleRows(plan).map((row) => row.map(escape));
   const parts = [`### model-canary plan`, '', escape(heading(plan)), ''];
   for (const warning of plan.warnings) parts.push(`> ⚠️ ${escape(warning)}`, '');
   parts.push(markdownTable(rows), '');
+  if (gates.length > 0) parts.push('```promql', ...gateLines(gates).map((line) => line.replace(/```/g, '` ` `')), '```', '');
   plan.steps.forEach((step, index) => {
     parts.push(
       `<details><summary>Step ${index + 1}: objects at ${step.weight}%</summary>`,
