@@ -24,12 +24,18 @@ async function main(): Promise<void> {
       const started = Date.now();
       const run = await runner.main(inputs);
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      for (const line of run.stdout.split('\n')) if (/^(::error|::warning|  \S+: (pass|fail|inconclusive))/.test(line)) console.log(`   ${line}`);
+      for (const line of run.stdout.split('\n'))
+        if (/^(::error|::warning| {2}\S+: (pass|fail|inconclusive))/.test(line)) console.log(`   ${line}`);
       const comment = stack.github.comments.find((c) => c.body.includes(`/${scenario.model} -->`));
       writeFileSync(`${OUT}/${scenario.model}-pr-comment.md`, comment?.body ?? '(no comment was posted)\n');
       writeFileSync(`${OUT}/${scenario.model}-summary.md`, run.summary);
-      writeFileSync(`${OUT}/${scenario.model}-report.json`, `${JSON.stringify(JSON.parse(run.outputs.report ?? '{}'), null, 2)}\n`);
-      verdicts.push(`${scenario.model}: ${run.outputs.verdict ?? 'no verdict'} in ${seconds} s (step exit ${run.exitCode})`);
+      writeFileSync(
+        `${OUT}/${scenario.model}-report.json`,
+        `${JSON.stringify(JSON.parse(run.outputs.report ?? '{}'), null, 2)}\n`,
+      );
+      verdicts.push(
+        `${scenario.model}: ${run.outputs.verdict ?? 'no verdict'} in ${seconds} s (step exit ${run.exitCode})`,
+      );
       runner.cleanup();
     }
   } finally {

@@ -8,14 +8,24 @@ import type { RolloutConfig } from './core/config.js';
 import type { Logger, Reporter } from './core/ports.js';
 import { createServices } from './wiring.js';
 
-export function actionServices(config: RolloutConfig, logger: Logger, onCanary?: (running: boolean, image: string) => void): Services {
+export function actionServices(
+  config: RolloutConfig,
+  logger: Logger,
+  onCanary?: (running: boolean, image: string) => void,
+): Services {
   const token = config.github.token ?? '';
   const github = githubOptionsFromContext(context, token, core.setSecret);
   const url = runUrl(github);
   const reporters: Reporter[] = [];
   if (token && config.github.comment) {
     const grafana = config.grafana.url ? { grafana: { url: config.grafana.url } } : {};
-    reporters.push(new PullRequestCommentReporter({ ...github, logger, render: { ...grafana, environment: config.github.environment } }));
+    reporters.push(
+      new PullRequestCommentReporter({
+        ...github,
+        logger,
+        render: { ...grafana, environment: config.github.environment },
+      }),
+    );
   }
   if (token && config.github.environment) {
     reporters.push(new GitHubDeploymentReporter({ ...github, environment: config.github.environment, logger }));

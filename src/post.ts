@@ -25,10 +25,22 @@ export async function runPost(): Promise<void> {
     core.warning(`post: the job ended while the canary of ${target.namespace}/${target.model} ran: restoring stable`);
     const cluster = services.cluster();
     // The same run id holds the lease, so this renews it (or takes it back) and releases it when done.
-    const lease = await acquireLease(cluster, { model: target.model, namespace: target.namespace, holder: services.run.holder, clock: systemClock, logger: actionLogger });
+    const lease = await acquireLease(cluster, {
+      model: target.model,
+      namespace: target.namespace,
+      holder: services.run.holder,
+      clock: systemClock,
+      logger: actionLogger,
+    });
     try {
-      const result = await rollback(cluster, target, { router: config.router, timeoutMs: config.readyTimeoutMs, clock: systemClock, logger: actionLogger });
-      if (!result.ready) core.warning(`post: stable is not ready yet after the rollback: ${result.reason}: ${result.detail}`);
+      const result = await rollback(cluster, target, {
+        router: config.router,
+        timeoutMs: config.readyTimeoutMs,
+        clock: systemClock,
+        logger: actionLogger,
+      });
+      if (!result.ready)
+        core.warning(`post: stable is not ready yet after the rollback: ${result.reason}: ${result.detail}`);
     } finally {
       await lease.release();
     }

@@ -48,9 +48,18 @@ export interface ServiceOptions {
 export function createServices(config: RolloutConfig, options: ServiceOptions): Services {
   const reporters = [...(options.reporters ?? [])];
   if (config.grafana.url && config.grafana.token) {
-    reporters.push(new GrafanaAnnotator({ url: config.grafana.url, token: config.grafana.token, logger: options.logger, mask: options.mask }));
+    reporters.push(
+      new GrafanaAnnotator({
+        url: config.grafana.url,
+        token: config.grafana.token,
+        logger: options.logger,
+        mask: options.mask,
+      }),
+    );
   }
-  const cluster = once<Cluster>(() => KubeCluster.fromOptions({ kubeconfigPath: config.kubeconfig, logger: options.logger }));
+  const cluster = once<Cluster>(() =>
+    KubeCluster.fromOptions({ kubeconfigPath: config.kubeconfig, logger: options.logger }),
+  );
   const metrics = once<MetricSource>(() => {
     if (!config.prometheus.url) throw new ConfigError([`prometheus-url: required for '${config.command}'`]);
     return new PrometheusClient({ url: config.prometheus.url, auth: prometheusAuth(config), mask: options.mask });

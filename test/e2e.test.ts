@@ -1,7 +1,14 @@
 // End to end: the bundled action as the runner runs it, against real Prometheus scraping real model servers under
 // real load, the fake Kubernetes API server and a fake GitHub API.
 import { ActionRunner } from './support/runner.js';
-import { deployInputs, imageOf, NAMESPACE, PR_NUMBER, startLocalStack, type LocalStack } from './support/local-stack.js';
+import {
+  deployInputs,
+  imageOf,
+  NAMESPACE,
+  PR_NUMBER,
+  startLocalStack,
+  type LocalStack,
+} from './support/local-stack.js';
 
 import { jest } from '@jest/globals';
 
@@ -22,7 +29,11 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function runner(model: string, extraEnv: Record<string, string> = {}, signalAfter?: { signal: NodeJS.Signals; ms: number }) {
+function runner(
+  model: string,
+  extraEnv: Record<string, string> = {},
+  signalAfter?: { signal: NodeJS.Signals; ms: number },
+) {
   const { env } = deployInputs(stack, model);
   const made = new ActionRunner({ cwd: stack.models[model]!.repo, env: { ...env, ...extraEnv }, signalAfter });
   runners.push(made);
@@ -31,9 +42,12 @@ function runner(model: string, extraEnv: Record<string, string> = {}, signalAfte
 
 const deployment = (name: string) => stack.kube.object('apps/v1', 'Deployment', NAMESPACE, name) as any;
 const imageOfDeployment = (name: string) => deployment(name)?.spec.template.spec.containers[0].image;
-const commentFor = (model: string) => stack.github.comments.find((c) => c.body.includes(`<!-- model-canary:${NAMESPACE}/${model} -->`));
+const commentFor = (model: string) =>
+  stack.github.comments.find((c) => c.body.includes(`<!-- model-canary:${NAMESPACE}/${model} -->`));
 const history = (model: string) =>
-  JSON.parse((stack.kube.object('v1', 'ConfigMap', NAMESPACE, `model-canary-${model}-history`) as any).data['history.json']);
+  JSON.parse(
+    (stack.kube.object('v1', 'ConfigMap', NAMESPACE, `model-canary-${model}-history`) as any).data['history.json'],
+  );
 
 describe('deploy end to end', () => {
   it('promotes a good canary and comments the verdict on the PR', async () => {
@@ -46,11 +60,18 @@ describe('deploy end to end', () => {
     expect(imageOfDeployment('churn-good')).toBe(imageOf('churn-good', '2'));
     expect(deployment('churn-good-canary')).toBeUndefined();
     const report = JSON.parse(run.outputs.report as string);
-    expect(report.steps.map((s: any) => [s.weight, s.result])).toEqual([[50, 'pass'], [100, 'pass']]);
+    expect(report.steps.map((s: any) => [s.weight, s.result])).toEqual([
+      [50, 'pass'],
+      [100, 'pass'],
+    ]);
     expect(report.gates.map((g: any) => g.name)).toEqual(['error-rate', 'latency-p95']);
     expect(commentFor('churn-good')?.issue).toBe(PR_NUMBER);
     expect(commentFor('churn-good')?.body).toContain('Promoted');
-    expect(history('churn-good').at(-1)).toMatchObject({ revision: 1, verdict: 'promoted', image: imageOf('churn-good', '2') });
+    expect(history('churn-good').at(-1)).toMatchObject({
+      revision: 1,
+      verdict: 'promoted',
+      image: imageOf('churn-good', '2'),
+    });
     expect(run.summary).toContain('churn-good');
   });
 

@@ -21,7 +21,12 @@ async function dryRun(context: CommandContext, image: string): Promise<CommandRe
     router: config.router,
     steps: config.command === 'canary' ? [config.weight] : config.steps,
   });
-  return resultOf({ ...planReport(plan), command: config.command }, `dry run: nothing was changed\n${renderPlanText(plan)}`, context, 0);
+  return resultOf(
+    { ...planReport(plan), command: config.command },
+    `dry run: nothing was changed\n${renderPlanText(plan)}`,
+    context,
+    0,
+  );
 }
 
 /** `deploy` (every step) and `canary` (one weight, left running): image, preflight, lease, steps, verdict. */
@@ -32,7 +37,9 @@ export const deploy: CommandHandler = async (context) => {
   const { target, manifestHash } = await locateTarget(context, image);
   const metrics = services.metrics();
   await checkGates(config, target, { metrics, clock });
-  logger.info(`rolling out ${image} to ${target.namespace}/${target.model}: steps ${config.steps.join(', ')}%, router ${config.router}`);
+  logger.info(
+    `rolling out ${image} to ${target.namespace}/${target.model}: steps ${config.steps.join(', ')}%, router ${config.router}`,
+  );
   const outcome = await runRollout(
     config,
     target,

@@ -29,9 +29,10 @@ export function buildRequest(config: RolloutConfig): BuildRequest {
     modelPath: build.modelPath,
     baseImage: build.baseImage,
     modelName: config.model,
-    source: process.env.GITHUB_SERVER_URL && process.env.GITHUB_REPOSITORY
-      ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}`
-      : undefined,
+    source:
+      process.env.GITHUB_SERVER_URL && process.env.GITHUB_REPOSITORY
+        ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}`
+        : undefined,
     revision: process.env.GITHUB_SHA,
     // The commit time keeps re-runs of the same model on the same digest.
     created: process.env.MODEL_CANARY_CREATED ? new Date(process.env.MODEL_CANARY_CREATED) : undefined,
@@ -43,7 +44,12 @@ export function buildRequest(config: RolloutConfig): BuildRequest {
 export async function buildImage(context: CommandContext): Promise<BuiltImage> {
   const { config, logger, clock, services } = context;
   const workDir = await mkdtemp(join(tmpdir(), 'model-canary-build-'));
-  const backends = await createBuildBackends({ registry: config.build.registry ?? '', auth: buildAuth(config), workDir, mask: services.mask });
+  const backends = await createBuildBackends({
+    registry: config.build.registry ?? '',
+    auth: buildAuth(config),
+    workDir,
+    mask: services.mask,
+  });
   return buildAndPush(buildRequest(config), { backends, logger, clock });
 }
 

@@ -9,9 +9,21 @@ import { promote as promoteInCluster, rollback as rollbackInCluster } from '../e
 import type { CommandContext, CommandHandler } from './context.js';
 import { liveImage, locateTarget, resultOf } from './locate.js';
 
-async function withLease<T>(context: CommandContext, model: string, namespace: string, work: () => Promise<T>): Promise<T> {
+async function withLease<T>(
+  context: CommandContext,
+  model: string,
+  namespace: string,
+  work: () => Promise<T>,
+): Promise<T> {
   const { services, clock, config, logger } = context;
-  const lease = await acquireLease(services.cluster(), { model, namespace, holder: services.run.holder, clock, waitForLease: config.waitForLease, logger });
+  const lease = await acquireLease(services.cluster(), {
+    model,
+    namespace,
+    holder: services.run.holder,
+    clock,
+    waitForLease: config.waitForLease,
+    logger,
+  });
   try {
     return await work();
   } finally {
@@ -25,11 +37,18 @@ async function runningTarget(context: CommandContext) {
   const { target } = probe;
   if (context.config.image) return probe;
   const canary = target.canary
-    ? await context.services.cluster().get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: target.namespace, name: target.canary.metadata.name })
+    ? await context.services.cluster().get({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        namespace: target.namespace,
+        name: target.canary.metadata.name,
+      })
     : undefined;
   const image = liveImage(canary, target.container);
   if (!image) {
-    throw new ConfigError([`image: no canary of ${target.namespace}/${target.model} is running; give image to promote a specific one`]);
+    throw new ConfigError([
+      `image: no canary of ${target.namespace}/${target.model} is running; give image to promote a specific one`,
+    ]);
   }
   return locateTarget(context, image);
 }
@@ -44,21 +63,47 @@ function finishHandler(outcome: 'promote' | 'abort'): CommandHandler {
       const options = { router: config.router, timeoutMs: config.readyTimeoutMs, clock, logger };
       const records = await readHistory(cluster, target.model, target.namespace);
       const revision = Math.max(0, ...records.map((r) => r.revision)) + 1;
-      const result = outcome === 'promote' ? await promoteInCluster(cluster, target, options, revision) : await rollbackInCluster(cluster, target, options);
-      const verdict: Report['verdict'] = !result.ready && outcome === 'promote' ? 'failed' : outcome === 'promote' ? 'promoted' : 'aborted';
-      const reason = result.ready ? `${outcome === 'promote' ? 'promoted' : 'aborted'} by hand` : `${result.reason}: ${result.detail}`;
+      const result =
+        outcome === 'promote'
+          ? await promoteInCluster(cluster, target, options, revision)
+          : await rollbackInCluster(cluster, target, options);
+      const verdict: Report['verdict'] =
+        !result.ready && outcome === 'promote' ? 'failed' : outcome === 'promote' ? 'promoted' : 'aborted';
+      const reason = result.ready
+        ? `${outcome === 'promote' ? 'promoted' : 'aborted'} by hand`
+        : `${result.reason}: ${result.detail}`;
       if (outcome === 'promote') {
         await writeRecord(cluster, target.model, target.namespace, {
-          revision, image: target.image, digest: digestOf(target.image) ?? '', manifestHash, verdict, startedAt,
-          endedAt: clock.now().toISOString(), ...(services.run.url ? { runUrl: services.run.url } : {}), ...(services.run.actor ? { actor: services.run.actor } : {}),
+          revision,
+          image: target.image,
+          digest: digestOf(target.image) ?? '',
+          manifestHash,
+          verdict,
+          startedAt,
+          endedAt: clock.now().toISOString(),
+          ...(services.run.url ? { runUrl: services.run.url } : {}),
+          ...(services.run.actor ? { actor: services.run.actor } : {}),
         });
       }
       const report: Report = {
-        command: config.command, model: target.model, namespace: target.namespace, verdict, reason,
-        image: target.image, digest: digestOf(target.image), ...(outcome === 'promote' ? { revision } : {}), gates: [], steps: [],
+        command: config.command,
+        model: target.model,
+        namespace: target.namespace,
+        verdict,
+        reason,
+        image: target.image,
+        digest: digestOf(target.image),
+        ...(outcome === 'promote' ? { revision } : {}),
+        gates: [],
+        steps: [],
       };
       await services.reporter.publish(report, true);
-      return resultOf(report, `${target.namespace}/${target.model}: ${verdict} (${reason})`, context, verdict === 'failed' ? 1 : 0);
+      return resultOf(
+        report,
+        `${target.namespace}/${target.model}: ${verdict} (${reason})`,
+        context,
+        verdict === 'failed' ? 1 : 0,
+      );
     });
   };
 }
@@ -72,19 +117,37 @@ export const rollback: CommandHandler = async (context) => {
   const { target } = await locateTarget(context, config.image ?? 'unknown');
   const cluster = services.cluster();
   return withLease(context, target.model, target.namespace, async () => {
-    const result = await rollbackTo(cluster, target, config.toRevision, { router: config.router, timeoutMs: config.readyTimeoutMs, clock, logger }, {
-      startedAt: clock.now().toISOString(),
-      ...(services.run.url ? { runUrl: services.run.url } : {}),
-      ...(services.run.actor ? { actor: services.run.actor } : {}),
-    });
+    const result = await rollbackTo(
+      cluster,
+      target,
+      config.toRevision,
+      { router: config.router, timeoutMs: config.readyTimeoutMs, clock, logger },
+      {
+        startedAt: clock.now().toISOString(),
+        ...(services.run.url ? { runUrl: services.run.url } : {}),
+        ...(services.run.actor ? { actor: services.run.actor } : {}),
+      },
+    );
     const report: Report = {
-      command: 'rollback', model: target.model, namespace: target.namespace,
+      command: 'rollback',
+      model: target.model,
+      namespace: target.namespace,
       verdict: result.ready ? 'rolled-back' : 'failed',
       reason: result.ready ? `rolled back to revision ${result.record.revision}` : result.reason,
-      image: result.record.image, digest: result.record.digest, revision: result.revision, rolledBackTo: result.record.revision, gates: [], steps: [],
+      image: result.record.image,
+      digest: result.record.digest,
+      revision: result.revision,
+      rolledBackTo: result.record.revision,
+      gates: [],
+      steps: [],
     };
     await services.reporter.publish(report, true);
-    return resultOf(report, `${target.namespace}/${target.model}: ${report.verdict}: ${report.reason} (${report.image})`, context, result.ready ? 0 : 1);
+    return resultOf(
+      report,
+      `${target.namespace}/${target.model}: ${report.verdict}: ${report.reason} (${report.image})`,
+      context,
+      result.ready ? 0 : 1,
+    );
   });
 };
 
@@ -97,10 +160,21 @@ export const status: CommandHandler = async (context) => {
   const current = await currentRevision(cluster, target);
   const latest = records.find((r) => r.revision === current) ?? records[records.length - 1];
   const report: Report = {
-    command: 'status', model: target.model, namespace: target.namespace, verdict: latest?.verdict ?? 'pass',
-    image: latest?.image, digest: latest?.digest, revision: current, history: records, gates: [], steps: [],
+    command: 'status',
+    model: target.model,
+    namespace: target.namespace,
+    verdict: latest?.verdict ?? 'pass',
+    image: latest?.image,
+    digest: latest?.digest,
+    revision: current,
+    history: records,
+    gates: [],
+    steps: [],
   };
   const table = renderHistoryTable(records, current);
   const result = resultOf(report, `${target.namespace}/${target.model} history:\n${table}`, context, 0);
-  return { ...result, markdown: `## model-canary status: ${target.namespace}/${target.model}\n\n\`\`\`\n${table}\n\`\`\`\n` };
+  return {
+    ...result,
+    markdown: `## model-canary status: ${target.namespace}/${target.model}\n\n\`\`\`\n${table}\n\`\`\`\n`,
+  };
 };

@@ -28,11 +28,21 @@ export const plan: CommandHandler = async ({ config, cwd, logger }) => {
   for (const warning of result.warnings) logger.warn(warning);
   const { target } = result;
   const traffic = config.analysis.expectedRps
-    ? { rps: config.analysis.expectedRps, weight: config.steps[0] as number, intervalSeconds: config.intervalMs / 1000, alpha: config.analysis.alpha }
+    ? {
+        rps: config.analysis.expectedRps,
+        weight: config.steps[0] as number,
+        intervalSeconds: config.intervalMs / 1000,
+        alpha: config.analysis.alpha,
+      }
     : undefined;
   const gates = planGates(
     config.gates,
-    { namespace: target.namespace, model: target.model, baselineTrack: 'stable', window: promDuration(config.intervalMs) },
+    {
+      namespace: target.namespace,
+      model: target.model,
+      baselineTrack: 'stable',
+      window: promDuration(config.intervalMs),
+    },
     traffic,
   );
   return {

@@ -6,7 +6,7 @@ import type { RolloutTarget } from './target.js';
 
 type Containers = { name: string; image?: string }[];
 const containersOf = (object: KubeObject | undefined): Containers =>
-  ((object?.spec as { template?: { spec?: { containers?: Containers } } } | undefined)?.template?.spec?.containers ?? []);
+  (object?.spec as { template?: { spec?: { containers?: Containers } } } | undefined)?.template?.spec?.containers ?? [];
 
 /** The target with the stable Deployment's container images taken from the live object, when there is one. */
 export function withLiveStableImages(target: RolloutTarget, live: KubeObject | undefined): RolloutTarget {

@@ -55,7 +55,8 @@ export function renderPlanMarkdown(plan: Plan, escape: (text: string) => string,
   const parts = [`### model-canary plan`, '', escape(heading(plan)), ''];
   for (const warning of plan.warnings) parts.push(`> ⚠️ ${escape(warning)}`, '');
   parts.push(markdownTable(rows), '');
-  if (gates.length > 0) parts.push('```promql', ...gateLines(gates).map((line) => line.replace(/```/g, '` ` `')), '```', '');
+  if (gates.length > 0)
+    parts.push('```promql', ...gateLines(gates).map((line) => line.replace(/```/g, '` ` `')), '```', '');
   plan.steps.forEach((step, index) => {
     parts.push(
       `<details><summary>Step ${index + 1}: objects at ${step.weight}%</summary>`,

@@ -101,7 +101,11 @@ function limitsFrom(config: RolloutConfig): Limits {
 }
 
 /** Runs every gate query once against stable before any traffic moves: a typo or a missing metric stops here. */
-export async function checkGates(config: RolloutConfig, target: RolloutTarget, deps: Pick<RolloutDeps, 'metrics' | 'clock'>): Promise<void> {
+export async function checkGates(
+  config: RolloutConfig,
+  target: RolloutTarget,
+  deps: Pick<RolloutDeps, 'metrics' | 'clock'>,
+): Promise<void> {
   const issues = await preflight({
     source: deps.metrics,
     gates: config.gates,
@@ -120,7 +124,12 @@ export async function runRollout(
   manifestHash: string,
 ): Promise<RolloutOutcome> {
   const { cluster, clock, logger } = deps;
-  const clusterOptions: ClusterRolloutOptions = { router: config.router, timeoutMs: config.readyTimeoutMs, clock, logger };
+  const clusterOptions: ClusterRolloutOptions = {
+    router: config.router,
+    timeoutMs: config.readyTimeoutMs,
+    clock,
+    logger,
+  };
   const startedAt = clock.now();
   const lease = await acquireLease(cluster, {
     model: target.model,
@@ -132,9 +141,20 @@ export async function runRollout(
   });
   try {
     const revision = nextRevision(await readHistory(cluster, target.model, target.namespace));
-    const stable = await cluster.get({ apiVersion: target.stable.apiVersion, kind: target.stable.kind, namespace: target.namespace, name: target.model });
+    const stable = await cluster.get({
+      apiVersion: target.stable.apiVersion,
+      kind: target.stable.kind,
+      namespace: target.namespace,
+      name: target.model,
+    });
     for (const object of target.others.filter((o) => !ROUTED_KINDS.includes(o.kind))) {
-      await cluster.apply({ ...object, metadata: { ...object.metadata, namespace: object.metadata.namespace ?? target.namespace } } as KubeObject, { force: true });
+      await cluster.apply(
+        {
+          ...object,
+          metadata: { ...object.metadata, namespace: object.metadata.namespace ?? target.namespace },
+        } as KubeObject,
+        { force: true },
+      );
     }
     const outcome = stable
       ? await canaryRollout(config, target, deps, clusterOptions, lease, revision)
@@ -167,12 +187,27 @@ async function firstRollout(
 ): Promise<RolloutOutcome> {
   deps.logger.info(`${objectId(target.stable)} is not in the cluster: first rollout, no canary to judge`);
   const at = deps.clock.now().toISOString();
-  const state: RolloutState = { ...initialState([100], config.intervalMs), phase: 'promoting', timeline: [{ weight: 100, startedAt: at }] };
+  const state: RolloutState = {
+    ...initialState([100], config.intervalMs),
+    phase: 'promoting',
+    timeline: [{ weight: 100, startedAt: at }],
+  };
   const result = await promote(deps.cluster, target, options, revision);
   const ended = deps.clock.now().toISOString();
   const final: RolloutState = result.ready
-    ? { ...state, phase: 'promoted', reason: 'first rollout: no stable version to compare with', timeline: [{ weight: 100, startedAt: at, endedAt: ended, result: 'pass' }] }
-    : { ...state, phase: 'failed', cause: 'not-ready', reason: `first rollout not ready: ${result.reason}: ${result.detail}`, timeline: [{ weight: 100, startedAt: at, endedAt: ended, result: 'fail' }] };
+    ? {
+        ...state,
+        phase: 'promoted',
+        reason: 'first rollout: no stable version to compare with',
+        timeline: [{ weight: 100, startedAt: at, endedAt: ended, result: 'pass' }],
+      }
+    : {
+        ...state,
+        phase: 'failed',
+        cause: 'not-ready',
+        reason: `first rollout not ready: ${result.reason}: ${result.detail}`,
+        timeline: [{ weight: 100, startedAt: at, endedAt: ended, result: 'fail' }],
+      };
   const report = rolloutReport(config.command, target, final, [], revision);
   await deps.reporter.publish(report, true);
   return { report, exitCode: exitCodeFor(final) };
@@ -204,7 +239,9 @@ async function canaryRollout(
         if (config.command === 'canary' && state.stepIndex > 0) return undefined;
         const step = await applyStep(cluster, target, action.weight, options);
         analysisStart ??= clock.now();
-        return step.ready ? { type: 'canary-ready' } : { type: 'canary-not-ready', reason: `${step.reason}: ${step.detail}` };
+        return step.ready
+          ? { type: 'canary-ready' }
+          : { type: 'canary-not-ready', reason: `${step.reason}: ${step.detail}` };
       }
       case 'wait': {
         if (config.command === 'canary') return undefined;
@@ -227,7 +264,14 @@ async function canaryRollout(
         gates = measured.reports;
         looks.push({ at: at.toISOString(), gates: measured.looks });
         for (const gate of gates) logger.info(`  ${gate.name}: ${gate.result} (${gate.reason})`);
-        return { type: 'look', ...lookOutcome(looks, measured.looks.map((l) => l.outcome), config) };
+        return {
+          type: 'look',
+          ...lookOutcome(
+            looks,
+            measured.looks.map((l) => l.outcome),
+            config,
+          ),
+        };
       }
       case 'promote': {
         const result = await promote(cluster, target, options, revision);
@@ -273,13 +317,21 @@ async function canaryRollout(
 }
 
 /** One look's gates -> the state machine's look outcome, with Argo-style per-gate limits applied. */
-function lookOutcome(looks: Look[], outcomes: string[], config: RolloutConfig): { outcome: LookOutcome; reason: string } {
+function lookOutcome(
+  looks: Look[],
+  outcomes: string[],
+  config: RolloutConfig,
+): { outcome: LookOutcome; reason: string } {
   if (outcomes.length > 0 && outcomes.every((outcome) => outcome === 'error')) {
     return { outcome: 'error', reason: 'no gate could be measured (Prometheus unreachable or erroring)' };
   }
   const decision = decideAnalysis(
     looks,
-    { failureLimit: config.analysis.failureLimit, inconclusiveLimit: Number.MAX_SAFE_INTEGER, consecutiveErrorLimit: config.analysis.consecutiveErrorLimit },
+    {
+      failureLimit: config.analysis.failureLimit,
+      inconclusiveLimit: Number.MAX_SAFE_INTEGER,
+      consecutiveErrorLimit: config.analysis.consecutiveErrorLimit,
+    },
     true,
   );
   return { outcome: decision.state, reason: decision.reason };

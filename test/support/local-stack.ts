@@ -16,7 +16,8 @@ export const COMMIT = 'f00dfacef00dfacef00dfacef00dfacef00dface';
 export const PR_NUMBER = 12;
 const SAMPLE_K8S = 'workflows-examples/sample-model/k8s';
 
-export const imageOf = (model: string, fill: string) => `127.0.0.1:5000/models/${model}@sha256:${fill.repeat(64).slice(0, 64)}`;
+export const imageOf = (model: string, fill: string) =>
+  `127.0.0.1:5000/models/${model}@sha256:${fill.repeat(64).slice(0, 64)}`;
 
 export interface ModelUnderTest {
   name: string;
@@ -45,7 +46,10 @@ function manifestsFor(model: string): string {
 }
 
 /** Starts the stack; `canaries` gives each model's canary behaviour (ERROR_RATE, LATENCY_MS, ...). */
-export async function startLocalStack(canaries: Record<string, ModelServerEnv>, ratePerSecond = 100): Promise<LocalStack> {
+export async function startLocalStack(
+  canaries: Record<string, ModelServerEnv>,
+  ratePerSecond = 100,
+): Promise<LocalStack> {
   const root = tempDir('stack');
   const kube = await startFakeKubeApiServer({ readyDelayMs: 100, tickMs: 25 });
   const github = await startFakeGitHub();
@@ -77,14 +81,23 @@ export async function startLocalStack(canaries: Record<string, ModelServerEnv>, 
     const stop = new AbortController();
     loads.set(model.name, stop);
     const urls = [`${model.stable.url}/predict`, `${model.canary.url}/predict`];
-    running.push(generateLoad({ urls, ratePerSecond: ratePerSecond * 2, durationMs: 15 * 60_000, arrival: 'poisson', signal: stop.signal }));
+    running.push(
+      generateLoad({
+        urls,
+        ratePerSecond: ratePerSecond * 2,
+        durationMs: 15 * 60_000,
+        arrival: 'poisson',
+        signal: stop.signal,
+      }),
+    );
   }
   // Wait for every series to be scraped twice, so rates exist before the first look.
   const deadline = Date.now() + 30_000;
   for (;;) {
     const seen = await prometheus.query('count by (app, track) (http_requests_total)').catch(() => []);
     if (seen.length >= targets.length) break;
-    if (Date.now() > deadline) throw new Error(`Prometheus did not scrape every model server in time (saw ${seen.length})`);
+    if (Date.now() > deadline)
+      throw new Error(`Prometheus did not scrape every model server in time (saw ${seen.length})`);
     await sleep(250);
   }
   await sleep(2000);
