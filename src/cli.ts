@@ -74,3 +74,5 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv.slice(2));
+// The report is printed; idle keep-alive sockets of the HTTP clients must not hold the terminal.
+process.exit();

@@ -22,6 +22,8 @@ beforeAll(async () => {
     'churn-bad': { ERROR_RATE: 0.05 },
     'churn-slow': { LATENCY_MS: 60 },
     'churn-cancel': {},
+    'churn-quiet': {},
+    'churn-blind': {},
   });
 });
 afterAll(async () => {
@@ -128,5 +130,28 @@ describe('deploy end to end', () => {
     expect(deployment('churn-cancel-canary')).toBeUndefined();
     expect(imageOfDeployment('churn-cancel')).toBe(stack.models['churn-cancel']!.stableImage);
     expect(commentFor('churn-cancel')?.body).toMatch(/aborted/i);
+  });
+
+  it('a canary that gets no traffic is inconclusive and rolled back, never promoted', async () => {
+    stack.silence('churn-quiet');
+    const { inputs } = deployInputs(stack, 'churn-quiet', { 'inconclusive-limit': '1' });
+    const run = await runner('churn-quiet').main(inputs);
+    expect(run.outputs.verdict).toBe('rolled-back');
+    const report = JSON.parse(run.outputs.report as string);
+    expect(report.reason).toContain('inconclusive');
+    expect(report.gates.every((g: any) => g.result === 'inconclusive')).toBe(true);
+    expect(imageOfDeployment('churn-quiet')).toBe(stack.models['churn-quiet']!.stableImage);
+  });
+
+  // Last: it stops the shared Prometheus.
+  it('Prometheus stopping mid-analysis rolls the canary back', async () => {
+    const { inputs } = deployInputs(stack, 'churn-blind', { interval: '4s', 'consecutive-error-limit': '1' });
+    const pending = runner('churn-blind').main(inputs);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await stack.prometheus.stop();
+    const run = await pending;
+    expect(run.outputs.verdict).toBe('rolled-back');
+    expect(JSON.parse(run.outputs.report as string).reason).toMatch(/could not be measured|metrics unavailable/);
+    expect(deployment('churn-blind-canary')).toBeUndefined();
   });
 });
