@@ -102,7 +102,7 @@ describe('deploy end to end', () => {
   });
 
   it('refuses a second run while one holds the lease, then rolls back to revision 1 by hand', async () => {
-    const { inputs } = deployInputs(stack, 'churn-good', { image: imageOf('churn-good', '3'), interval: '20s' });
+    const { inputs } = deployInputs(stack, 'churn-good', { image: imageOf('churn-good', '3'), interval: '8s' });
     const first = runner('churn-good').main(inputs);
     await new Promise((resolve) => setTimeout(resolve, 2500));
     const second = await runner('churn-good', { GITHUB_RUN_ID: '7003' }).main(inputs);

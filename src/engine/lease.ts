@@ -94,10 +94,13 @@ export async function acquireLease(cluster: Cluster, options: LeaseOptions): Pro
   }
   let stopped = false;
   let lostTo: string | undefined;
+  // Releasing must not wait out the renewal's sleep.
+  let wake: () => void = () => undefined;
+  const woken = new Promise<void>((resolve) => (wake = resolve));
   const every = options.renewEveryMs ?? ((options.durationSeconds ?? 60) * 1000) / 3;
   const renewing = (async () => {
     while (!stopped) {
-      await options.clock.sleep(every);
+      await Promise.race([options.clock.sleep(every), woken]);
       if (stopped) break;
       try {
         const refused = await tryTake(cluster, options);
@@ -114,6 +117,7 @@ export async function acquireLease(cluster: Cluster, options: LeaseOptions): Pro
     lost: () => lostTo,
     release: async () => {
       stopped = true;
+      wake();
       await renewing;
       const live = await cluster.get(keyFor(options));
       if ((live?.spec as { holderIdentity?: string } | undefined)?.holderIdentity === options.holder)
