@@ -13,9 +13,14 @@ export function actionServices(
   logger: Logger,
   onCanary?: (running: boolean, image: string) => void,
 ): Services {
-  const token = config.github.token ?? '';
-  const github = githubOptionsFromContext(context, token, core.setSecret);
-  const url = runUrl(github);
+  // Outside a GitHub runner (a local `act`-style run) there is no repository: no comment, no deployment.
+  const token = process.env.GITHUB_REPOSITORY ? (config.github.token ?? '') : '';
+  const github = githubOptionsFromContext(
+    process.env.GITHUB_REPOSITORY ? context : { ...context, repo: { owner: 'local', repo: 'local' } },
+    token,
+    core.setSecret,
+  );
+  const url = process.env.GITHUB_REPOSITORY ? runUrl(github) : undefined;
   const reporters: Reporter[] = [];
   if (token && config.github.comment) {
     const grafana = config.grafana.url ? { grafana: { url: config.grafana.url } } : {};

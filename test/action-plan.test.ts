@@ -50,6 +50,12 @@ describe('dist/index.js plan, as the runner runs it', () => {
     expect(run.outputs.verdict).toBeUndefined();
   });
 
+  it('runs outside a GitHub runner too (no repository: no comment, no deployment)', async () => {
+    const run = await runner.main({ command: 'plan', manifests: 'k8s/', image: m.IMAGE }, { GITHUB_REPOSITORY: '' });
+    expect(run.stdout).not.toContain('::error');
+    expect(run.outputs.verdict).toBe('planned');
+  });
+
   it('post step after a plan has nothing to restore and does not fail', async () => {
     await runner.main({ command: 'plan', manifests: 'k8s/', image: m.IMAGE });
     const post = await runner.post({ command: 'plan' });
