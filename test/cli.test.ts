@@ -47,6 +47,25 @@ describe('model-canary CLI', () => {
     expect(errorRate.detection).toMatch(/would be caught in about \d+ s/);
   });
 
+  it('deploy --dry-run shows the plan for the image and changes nothing', () => {
+    const run = cli(
+      'deploy',
+      '--dry-run',
+      '--manifests',
+      'k8s/',
+      '--image',
+      m.IMAGE,
+      '--prometheus-url',
+      'http://127.0.0.1:9',
+      '--output',
+      'json',
+    );
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report).toMatchObject({ command: 'deploy', verdict: 'planned', image: m.IMAGE });
+    expect(report.steps.map((s: { weight: number }) => s.weight)).toEqual([10, 25, 50, 100]);
+  });
+
   it.each([
     [['plan', '--manifests', 'k8s/', '--steps', '10,5'], 'steps: must rise step by step'],
     [['plan', '--manifests', 'nowhere/', '--image', m.IMAGE], "manifests: nothing matches 'nowhere/'"],

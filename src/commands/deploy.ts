@@ -1,32 +1,21 @@
 import { stringify } from 'yaml';
-import { buildPlan } from '../core/plan.js';
-import { planReport } from '../core/report.js';
-import { renderPlanText } from '../core/render-plan.js';
 import { renderGatesText } from '../core/render-gates.js';
 import { checkGates, runRollout } from '../engine/deploy.js';
 import type { CommandContext, CommandHandler, CommandResult } from './context.js';
 import { imageToDeploy } from './image.js';
 import { locateTarget, resultOf } from './locate.js';
-import { readManifestFiles } from '../adapters/manifest-files.js';
-import { parseManifests } from '../core/manifests.js';
+import { plan } from './plan.js';
 
+/** Everything `plan` shows, for the image that would be deployed: nothing in the cluster changes. */
 async function dryRun(context: CommandContext, image: string): Promise<CommandResult> {
-  const { config, cwd } = context;
-  const plan = buildPlan({
-    objects: parseManifests(await readManifestFiles(config.manifests, cwd)),
-    model: config.model,
-    namespace: config.namespace,
-    container: config.container,
-    image,
-    router: config.router,
-    steps: config.command === 'canary' ? [config.weight] : config.steps,
-  });
-  return resultOf(
-    { ...planReport(plan), command: config.command },
-    `dry run: nothing was changed\n${renderPlanText(plan)}`,
-    context,
-    0,
-  );
+  const { config } = context;
+  const steps = config.command === 'canary' ? [config.weight] : config.steps;
+  const planned = await plan({ ...context, config: { ...config, image, steps } });
+  return {
+    ...planned,
+    report: { ...planned.report, command: config.command },
+    text: `dry run: nothing was changed\n${planned.text}`,
+  };
 }
 
 /** `deploy` (every step) and `canary` (one weight, left running): image, preflight, lease, steps, verdict. */

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readManifestFiles } from '../adapters/manifest-files.js';
 import { parseManifests } from '../core/manifests.js';
-import type { KubeObject, Report } from '../core/ports.js';
+import type { Report } from '../core/ports.js';
 import { resolveTarget } from '../core/plan.js';
 import type { RolloutTarget } from '../core/target.js';
 import { renderSummary } from '../core/render-summary.js';
@@ -27,12 +27,6 @@ export async function locateTarget({ config, cwd }: CommandContext, image: strin
     router: config.router,
   });
   return { target, manifestHash: `sha256:${hash.digest('hex')}` };
-}
-
-/** The image a container runs in a live object, if any. */
-export function liveImage(object: KubeObject | undefined, container: string): string | undefined {
-  const spec = object?.spec as { template?: { spec?: { containers?: { name: string; image: string }[] } } } | undefined;
-  return spec?.template?.spec?.containers?.find((c) => c.name === container)?.image;
 }
 
 const EXIT_FOR: Partial<Record<Report['verdict'], number>> = {

@@ -1,13 +1,14 @@
 // `promote` and `abort` finish a running canary by hand (workflow_dispatch); `rollback` and `status` read the history.
 import { ConfigError } from '../core/config.js';
-import { renderHistoryTable } from '../core/history.js';
+import { nextRevision, renderHistoryTable } from '../core/history.js';
 import type { Report } from '../core/ports.js';
 import { digestOf } from '../core/report.js';
 import { currentRevision, readHistory, rollbackTo, writeRecord } from '../engine/history.js';
 import { acquireLease } from '../engine/lease.js';
 import { promote as promoteInCluster, rollback as rollbackInCluster } from '../engine/rollout-cluster.js';
 import type { CommandContext, CommandHandler } from './context.js';
-import { liveImage, locateTarget, resultOf } from './locate.js';
+import { locateTarget, resultOf } from './locate.js';
+import { containerImage } from '../core/live.js';
 
 async function withLease<T>(
   context: CommandContext,
@@ -44,7 +45,7 @@ async function runningTarget(context: CommandContext) {
         name: target.canary.metadata.name,
       })
     : undefined;
-  const image = liveImage(canary, target.container);
+  const image = containerImage(canary, target.container);
   if (!image) {
     throw new ConfigError([
       `image: no canary of ${target.namespace}/${target.model} is running; give image to promote a specific one`,
@@ -62,7 +63,7 @@ function finishHandler(outcome: 'promote' | 'abort'): CommandHandler {
     return withLease(context, target.model, target.namespace, async () => {
       const options = { router: config.router, timeoutMs: config.readyTimeoutMs, clock, logger };
       const records = await readHistory(cluster, target.model, target.namespace);
-      const revision = Math.max(0, ...records.map((r) => r.revision)) + 1;
+      const revision = nextRevision(records);
       const result =
         outcome === 'promote'
           ? await promoteInCluster(cluster, target, options, revision)

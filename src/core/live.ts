@@ -8,6 +8,11 @@ type Containers = { name: string; image?: string }[];
 const containersOf = (object: KubeObject | undefined): Containers =>
   (object?.spec as { template?: { spec?: { containers?: Containers } } } | undefined)?.template?.spec?.containers ?? [];
 
+/** The image a container runs in a Deployment, if any. */
+export function containerImage(object: KubeObject | undefined, container: string): string | undefined {
+  return containersOf(object).find((c) => c.name === container)?.image;
+}
+
 /** The target with the stable Deployment's container images taken from the live object, when there is one. */
 export function withLiveStableImages(target: RolloutTarget, live: KubeObject | undefined): RolloutTarget {
   if (target.kind !== 'Deployment' || !live) return target;

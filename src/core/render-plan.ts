@@ -3,7 +3,8 @@ import { stringify } from 'yaml';
 import { objectId } from './kube.js';
 import type { Plan } from './plan.js';
 import type { GatePlan } from './plan-gates.js';
-import { markdownTable, textTable } from './text-table.js';
+import { table } from './markdown.js';
+import { textTable } from './text-table.js';
 
 function scheduleRows(plan: Plan): string[][] {
   const replicas = plan.router === 'replicas';
@@ -54,7 +55,8 @@ export function renderPlanMarkdown(plan: Plan, escape: (text: string) => string,
   const rows = scheduleRows(plan).map((row) => row.map(escape));
   const parts = [`### model-canary plan`, '', escape(heading(plan)), ''];
   for (const warning of plan.warnings) parts.push(`> ⚠️ ${escape(warning)}`, '');
-  parts.push(markdownTable(rows), '');
+  const [header = [], ...body] = rows;
+  parts.push(table(header, body), '');
   if (gates.length > 0)
     parts.push('```promql', ...gateLines(gates).map((line) => line.replace(/```/g, '` ` `')), '```', '');
   plan.steps.forEach((step, index) => {

@@ -10,11 +10,3 @@ export function textTable(rows: string[][]): string {
   if (!header) return '';
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
-
-/** Rows of cells -> a Markdown table; cells must already be escaped. */
-export function markdownTable(rows: string[][]): string {
-  const [header, ...body] = rows;
-  if (!header) return '';
-  const line = (row: string[]) => `| ${row.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...body.map(line)].join('\n');
-}

@@ -6,6 +6,7 @@ import { isConflict } from '../core/conflict.js';
 import {
   appendRecord,
   historyConfigMapName,
+  nextRevision,
   parseHistory,
   pickRevision,
   REVISION_ANNOTATION,
@@ -100,7 +101,7 @@ export async function rollbackTo(
 ): Promise<RollbackToResult> {
   const records = await readHistory(cluster, target.model, target.namespace);
   const chosen = pickRevision(records, to, await currentRevision(cluster, target));
-  const revision = Math.max(0, ...records.map((r) => r.revision)) + 1;
+  const revision = nextRevision(records);
   const result = await promote(cluster, targetWithImage(target, chosen.image), options, revision);
   await writeRecord(cluster, target.model, target.namespace, {
     ...record,
