@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createGzip, deflateRawSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { storedGzip } from './stored-gzip.js';
+import { modelContentSha256 } from '../../core/model-source.js';
 
 export const DEFAULT_MODEL_TARGET = '/mnt/models';
 /** Fixed timestamp for every entry (1980-01-01, as reproducible-build tools use; 0 upsets some unpackers). */
@@ -91,14 +92,9 @@ export async function buildModelLayer(options: ModelLayerOptions): Promise<Model
     diffId: uncompressed.digest(),
     size: compressed.bytes(),
     files,
-    modelSha256: files.length === 1 ? files[0]!.sha256 : sha256List(files),
+    modelSha256: modelContentSha256(files),
     compressionLevel: level,
   };
-}
-
-function sha256List(files: ModelFile[]): string {
-  const list = files.map((file) => `${file.sha256}  ${file.path}\n`).join('');
-  return createHash('sha256').update(list).digest('hex');
 }
 
 function parentDirectories(target: string): Entry[] {
