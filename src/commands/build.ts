@@ -14,6 +14,7 @@ export const build: CommandHandler = async (context) => {
     digest: built.digest,
     tags: built.tags,
     bytesUploaded: built.bytesUploaded,
+    ...(built.modelSource ? { modelSource: built.modelSource } : {}),
     gates: [],
     steps: [],
   };

@@ -1,6 +1,7 @@
 import type { RolloutConfig } from '../core/config.js';
 import type { Clock, Cluster, Logger, MetricSource, Report, Reporter } from '../core/ports.js';
 import type { RunInfo } from '../engine/deploy.js';
+import type { ModelSourceBackend } from '../engine/model-fetch.js';
 
 /** What a command is handed: the validated config and the ports it may use. */
 export interface CommandContext {
@@ -21,6 +22,8 @@ export interface Services {
   mask(secret: string): void;
   /** The action's main step records a running canary so its post step can restore stable after a cancel. */
   onCanary?(running: boolean, image: string): void;
+  /** Where `model-source` models come from (default: the real Azure ML, MLflow, https and OCI resolvers). */
+  modelSources?(): ModelSourceBackend;
 }
 
 export interface CommandResult {

@@ -21,9 +21,11 @@ async function dryRun(context: CommandContext, image: string): Promise<CommandRe
 /** `deploy` (every step) and `canary` (one weight, left running): image, preflight, lease, steps, verdict. */
 export const deploy: CommandHandler = async (context) => {
   const { config, services, logger, clock } = context;
-  const image = await imageToDeploy(context);
+  const { image, modelSource } = await imageToDeploy(context);
   if (config.dryRun) return dryRun(context, image);
-  const { target, manifestHash } = await locateTarget(context, image);
+  const located = await locateTarget(context, image);
+  const { manifestHash } = located;
+  const target = modelSource ? { ...located.target, modelSource } : located.target;
   const metrics = services.metrics();
   await checkGates(config, target, { metrics, clock });
   logger.info(

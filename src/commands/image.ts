@@ -1,12 +1,23 @@
 // The image a rollout deploys, always by digest: built and pushed, or the `image` input with its tag resolved.
 import { tmpdir } from 'node:os';
-import { mkdtemp } from 'node:fs/promises';
-import { join } from 'node:path';
-import { createBuildBackends, registryAccess } from '../adapters/registry/index.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { modelSourceBackend } from '../adapters/model-sources/index.js';
+import { createBuildBackends, registryAccess, type RegistryAccess } from '../adapters/registry/index.js';
+import { modelSourceLabels, provenanceFromLabels } from '../core/image-labels.js';
+import type { ModelProvenance } from '../core/model-source.js';
+import { servingLayoutWarnings } from '../core/serving-presets.js';
+import { fetchModel, type FetchedModel } from '../engine/model-fetch.js';
 import type { RolloutConfig } from '../core/config.js';
 import { isDigest, parseImageRef, imageByDigest } from '../core/image-ref.js';
 import type { BuiltImage } from '../core/ports.js';
-import { buildAndPush, type BuildAuth, type BuildRequest } from '../engine/build.js';
+import {
+  buildAndPush,
+  DEFAULT_DOCKER_MODEL_DIR,
+  type BuildAuth,
+  type BuildRequest,
+  type ModelContent,
+} from '../engine/build.js';
 import type { CommandContext } from './context.js';
 
 function buildAuth(config: RolloutConfig): BuildAuth | undefined {
@@ -41,30 +52,104 @@ export function buildRequest(config: RolloutConfig): BuildRequest {
   };
 }
 
-export async function buildImage(context: CommandContext): Promise<BuiltImage> {
-  const { config, logger, clock, services } = context;
-  const workDir = await mkdtemp(join(tmpdir(), 'model-canary-build-'));
-  const backends = await createBuildBackends({
-    registry: config.build.registry ?? '',
-    auth: buildAuth(config),
-    workDir,
-    mask: services.mask,
-  });
-  return buildAndPush(buildRequest(config), { backends, logger, clock });
+export interface ModelImage extends BuiltImage {
+  modelSource?: ModelProvenance;
 }
 
-/** `image` by digest as given, a tag resolved to its digest, or a fresh build. */
-export async function imageToDeploy(context: CommandContext): Promise<string> {
+/** Where a `model-source` lands: a scratch dir for the oci layer, or inside the docker context for COPY. */
+function modelDirectory(context: CommandContext, workDir: string): string {
+  const { build } = context.config;
+  if (build.builder === 'oci') return join(workDir, 'model');
+  return resolve(context.cwd, build.context, build.modelPath ?? DEFAULT_DOCKER_MODEL_DIR);
+}
+
+async function fetchModelSource(context: CommandContext, workDir: string): Promise<FetchedModel | undefined> {
+  const { config, logger, clock, services } = context;
+  const source = config.build.modelSource;
+  if (!source) return undefined;
+  const backend = services.modelSources?.() ?? modelSourceBackend(config, services.mask);
+  const fetched = await fetchModel(source, modelDirectory(context, workDir), { backend, logger, clock });
+  for (const warning of servingLayoutWarnings(config.build.baseImage, fetched.files)) logger.warn(warning);
+  return fetched;
+}
+
+export async function buildImage(context: CommandContext): Promise<ModelImage> {
+  const { config, logger, clock, services } = context;
+  const workDir = await mkdtemp(join(tmpdir(), 'model-canary-build-'));
+  try {
+    const fetched = await fetchModelSource(context, workDir);
+    const backends = await createBuildBackends({
+      registry: config.build.registry ?? '',
+      auth: buildAuth(config),
+      workDir,
+      mask: services.mask,
+    });
+    const request = buildRequest(config);
+    const model = fetched?.provenance;
+    const built = await buildAndPush(
+      model
+        ? {
+            ...request,
+            modelPath: fetched.dir,
+            modelName: model.name,
+            modelVersion: model.version,
+            labels: { ...request.labels, ...modelSourceLabels(model) },
+          }
+        : request,
+      { backends, logger, clock },
+    );
+    return { ...built, ...(model ? { modelSource: model } : pathProvenance(config, built)) };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** A model-path build: its content hash comes from the layer; the version is the commit, else the hash. */
+function pathProvenance(config: RolloutConfig, built: BuiltImage & { model?: ModelContent }): Partial<ModelImage> {
+  const content = built.model;
+  if (!content || !config.build.modelPath) return {};
+  const version = process.env.GITHUB_SHA?.slice(0, 12) ?? `sha256-${content.sha256.slice(0, 12)}`;
+  return {
+    modelSource: {
+      kind: 'path',
+      uri: config.build.modelPath,
+      name: config.model ?? basename(resolve(config.build.modelPath)),
+      version,
+      ...content,
+    },
+  };
+}
+
+/** `image` by digest as given, a tag resolved to its digest, or a fresh build; with the model it holds if known. */
+export async function imageToDeploy(
+  context: CommandContext,
+): Promise<{ image: string; modelSource?: ModelProvenance }> {
   const { config, logger, services } = context;
-  if (!config.image) return (await buildImage(context)).image;
+  if (!config.image) {
+    const built = await buildImage(context);
+    return { image: built.image, modelSource: built.modelSource };
+  }
   const ref = parseImageRef(config.image);
-  if (ref.digest && isDigest(ref.digest)) return config.image;
   const access = await registryAccess({
     registry: ref.registry,
     auth: ref.registry === config.build.registry ? buildAuth(config) : undefined,
     mask: services.mask,
   });
-  const digest = await access.resolver.resolveDigest(config.image);
-  logger.info(`${config.image} resolved to ${digest}`);
-  return imageByDigest(ref.registry, ref.repository, digest);
+  let image = config.image;
+  if (!(ref.digest && isDigest(ref.digest))) {
+    const digest = await access.resolver.resolveDigest(config.image);
+    logger.info(`${config.image} resolved to ${digest}`);
+    image = imageByDigest(ref.registry, ref.repository, digest);
+  }
+  return { image, modelSource: await labelledModel(access, image, logger) };
+}
+
+/** An image model-canary built says which model it holds in its labels; any other image simply has none. */
+async function labelledModel(access: RegistryAccess, image: string, logger: CommandContext['logger']) {
+  try {
+    return provenanceFromLabels(await access.resolver.imageLabels(image));
+  } catch (error) {
+    logger.debug(`could not read the labels of ${image}: ${(error as Error).message}`);
+    return undefined;
+  }
 }

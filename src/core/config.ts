@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { type Command, type ConfigFile, configFileSchema, SECRET_KEYS } from './config-schema.js';
 import { DEFAULT_GATES, type GateSpec } from './gate-config.js';
+import { parseModelSource } from './model-source.js';
 import type { RouterName } from './routers/index.js';
 
 export type { Command } from './config-schema.js';
@@ -26,7 +27,11 @@ export interface RolloutConfig {
     platforms: string[];
     modelPath?: string;
     baseImage?: string;
+    /** `model-source`: where the model is fetched from before the build (Azure ML, MLflow, https, oci). */
+    modelSource?: string;
   };
+  azureml: { workspace?: string; resourceGroup?: string; subscription?: string };
+  mlflow: { trackingUri?: string; token?: string; username?: string; password?: string };
   registryAuth: { method: 'azure' | 'basic' | 'docker-config' | 'none'; username?: string; password?: string };
   router: RouterName;
   steps: number[];
@@ -164,8 +169,50 @@ function crossChecks(command: Command, s: ConfigFile): string[] {
   if ((s['prometheus-auth'] === 'bearer' || s['prometheus-auth'] === 'basic') && !s['prometheus-token']) {
     problems.push(`prometheus-auth: ${s['prometheus-auth']} needs prometheus-token`);
   }
-  if (s.builder === 'oci' && command === 'build' && (!s['model-path'] || !s['base-image'])) {
-    problems.push('builder: oci needs model-path and base-image');
+  const builder = builderOf(s);
+  if (builder === 'oci' && command === 'build' && !(s['model-path'] || s['model-source'])) {
+    problems.push('builder: oci needs model-path or model-source (where the model files come from)');
+  }
+  if (builder === 'oci' && command === 'build' && !s['base-image']) {
+    problems.push('builder: oci needs base-image (the serving image the model goes on)');
+  }
+  problems.push(...modelSourceChecks(s, builder));
+  return problems;
+}
+
+/** oci when the model files come with a base image and no Dockerfile is named, else docker. */
+function builderOf(s: ConfigFile): 'docker' | 'oci' {
+  if (s.builder) return s.builder;
+  return (s['model-path'] || s['model-source']) && s['base-image'] && !s.dockerfile ? 'oci' : 'docker';
+}
+
+function modelSourceChecks(s: ConfigFile, builder: 'docker' | 'oci'): string[] {
+  const source = s['model-source'];
+  if (!source) return [];
+  const problems: string[] = [];
+  let kind: string | undefined;
+  try {
+    kind = parseModelSource(source).kind;
+  } catch (error) {
+    problems.push(`model-source: ${(error as Error).message.replace(/^model-source /, '')}`);
+  }
+  if (s.image)
+    problems.push(`model-source: goes into a built image; drop image (got image ${JSON.stringify(s.image)})`);
+  if (builder === 'oci' && s['model-path']) {
+    problems.push(
+      `model-path: with builder oci, give model-source or model-path, not both (got model-path ${JSON.stringify(s['model-path'])})`,
+    );
+  }
+  if (kind === 'azureml-workspace') {
+    for (const key of ['azureml-workspace', 'azureml-resource-group', 'azureml-subscription'] as const) {
+      if (!s[key]) problems.push(`${key}: required for the Azure ML workspace model ${source}`);
+    }
+  }
+  if (kind === 'mlflow' && !s['mlflow-tracking-uri']) {
+    problems.push(`mlflow-tracking-uri: required for the MLflow model ${source}`);
+  }
+  if (Boolean(s['mlflow-username']) !== Boolean(s['mlflow-password'])) {
+    problems.push('mlflow-username: mlflow-username and mlflow-password go together (basic auth)');
   }
   return problems;
 }
@@ -180,7 +227,7 @@ function toRolloutConfig(command: Command, s: ConfigFile): RolloutConfig {
     container: s.container,
     image: s.image,
     build: {
-      builder: s.builder ?? (s['model-path'] && s['base-image'] ? 'oci' : 'docker'),
+      builder: builderOf(s),
       registry: s.registry,
       repository: s.repository,
       tags: s.tags ?? [],
@@ -190,6 +237,18 @@ function toRolloutConfig(command: Command, s: ConfigFile): RolloutConfig {
       platforms: s.platforms ?? [],
       modelPath: s['model-path'],
       baseImage: s['base-image'],
+      modelSource: s['model-source'],
+    },
+    azureml: {
+      workspace: s['azureml-workspace'],
+      resourceGroup: s['azureml-resource-group'],
+      subscription: s['azureml-subscription'],
+    },
+    mlflow: {
+      trackingUri: s['mlflow-tracking-uri'],
+      token: s['mlflow-token'],
+      username: s['mlflow-username'],
+      password: s['mlflow-password'],
     },
     registryAuth: {
       method: s['registry-auth'] ?? (s['registry-username'] ? 'basic' : 'none'),

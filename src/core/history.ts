@@ -1,4 +1,5 @@
 // Rollout history kept in the cluster: one record per rollout, the last 20, so a manual rollback needs no rebuild.
+import type { ModelProvenance } from './model-source.js';
 import type { Verdict } from './ports.js';
 
 export const HISTORY_LIMIT = 20;
@@ -12,6 +13,8 @@ export interface HistoryRecord {
   image: string;
   digest: string;
   manifestHash: string;
+  /** The registered model the image holds, when known. */
+  model?: ModelProvenance;
   verdict: Verdict;
   startedAt: string;
   endedAt: string;
@@ -91,15 +94,20 @@ export function pickRevision(records: HistoryRecord[], to: 'previous' | number, 
 
 const shortDigest = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);
 
+/** `name:version (sha256 prefix)`, how a revision's model is shown in `status`. */
+export const modelLabel = (model: ModelProvenance): string =>
+  `${model.name}:${model.version} (${model.sha256.slice(0, 12)})`;
+
 /** The history as a text table for `status`, newest first, the current revision marked with `*`. */
 export function renderHistoryTable(records: HistoryRecord[], current?: number): string {
-  const header = ['REV', 'VERDICT', 'DIGEST', 'STARTED', 'DURATION', 'PR', 'ACTOR'];
+  const header = ['REV', 'VERDICT', 'DIGEST', 'MODEL', 'STARTED', 'DURATION', 'PR', 'ACTOR'];
   const rows = [...records].reverse().map((r) => {
     const seconds = Math.max(0, Math.round((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000));
     return [
       `${r.revision === current ? '*' : ' '}${r.revision}`,
       r.verdict,
       shortDigest(r.digest),
+      r.model ? modelLabel(r.model) : '-',
       r.startedAt.replace(/\.\d+Z$/, 'Z'),
       `${seconds}s`,
       r.pr ? `#${r.pr}` : '-',

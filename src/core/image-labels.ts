@@ -1,4 +1,5 @@
 // The labels model-canary puts on every model image, so the image says where it came from and what it holds.
+import type { ModelProvenance } from './model-source.js';
 
 export interface ImageProvenance {
   /** Repository URL, e.g. https://github.com/org/repo. */
@@ -16,7 +17,53 @@ export const MODEL_LABELS = {
   name: 'io.model-canary.model.name',
   version: 'io.model-canary.model.version',
   sha256: 'io.model-canary.model.sha256',
+  source: 'io.model-canary.model.source',
+  kind: 'io.model-canary.model.source-kind',
+  files: 'io.model-canary.model.files',
+  bytes: 'io.model-canary.model.bytes',
 } as const;
+
+/** The labels that say which registered model an image holds; they win over the builder's own. */
+export function modelSourceLabels(model: ModelProvenance): Record<string, string> {
+  return {
+    'org.opencontainers.image.title': model.name,
+    'org.opencontainers.image.version': model.version,
+    [MODEL_LABELS.name]: model.name,
+    [MODEL_LABELS.version]: model.version,
+    [MODEL_LABELS.sha256]: model.sha256,
+    [MODEL_LABELS.source]: model.uri,
+    [MODEL_LABELS.kind]: model.kind,
+    [MODEL_LABELS.files]: String(model.files),
+    [MODEL_LABELS.bytes]: String(model.bytes),
+  };
+}
+
+const KINDS: readonly ModelProvenance['kind'][] = [
+  'azureml-registry',
+  'azureml-workspace',
+  'mlflow',
+  'https',
+  'oci',
+  'path',
+];
+
+/** The provenance an image built by model-canary carries, read back from its labels (none: not one of ours). */
+export function provenanceFromLabels(labels: Record<string, string> | undefined): ModelProvenance | undefined {
+  const name = labels?.[MODEL_LABELS.name];
+  const sha256 = labels?.[MODEL_LABELS.sha256];
+  if (!labels || !name || !sha256) return undefined;
+  const kind = labels[MODEL_LABELS.kind] as ModelProvenance['kind'] | undefined;
+  const count = (value: string | undefined): number => (value && /^\d+$/.test(value) ? Number(value) : 0);
+  return {
+    kind: kind && KINDS.includes(kind) ? kind : 'path',
+    uri: labels[MODEL_LABELS.source] ?? '',
+    name,
+    version: labels[MODEL_LABELS.version] ?? '',
+    sha256,
+    files: count(labels[MODEL_LABELS.files]),
+    bytes: count(labels[MODEL_LABELS.bytes]),
+  };
+}
 
 export function imageLabels(provenance: ImageProvenance, extra: Record<string, string> = {}): Record<string, string> {
   const labels: Record<string, string | undefined> = {

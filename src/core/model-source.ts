@@ -158,3 +158,10 @@ export function modelContentSha256(files: Array<{ path: string; sha256: string }
   const list = sorted.map((file) => `${file.sha256}  ${file.path}\n`).join('');
   return createHash('sha256').update(list).digest('hex');
 }
+
+/** A file as it landed in the model directory (an unpacked archive gives one per member). */
+export interface DownloadedFile {
+  path: string;
+  size: number;
+  sha256: string;
+}

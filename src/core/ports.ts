@@ -1,6 +1,7 @@
 // The small interfaces between the pure core and the world. Everything here is plain data or a
 // promise-returning port; adapters implement the ports, and the engine runs the same against a real
 // server, a test fake, or the CLI's local mode.
+import type { ModelProvenance } from './model-source.js';
 
 export type Track = 'stable' | 'canary' | 'baseline';
 
@@ -61,6 +62,8 @@ export interface ImageBuilder<Request = unknown> {
 export interface ImageResolver {
   /** A tag or digest reference -> the manifest digest the registry serves for it. */
   resolveDigest(reference: string): Promise<string>;
+  /** The labels of the image's config (model-canary's provenance labels among them). */
+  imageLabels(reference: string): Promise<Record<string, string>>;
 }
 
 // ---- cluster ---------------------------------------------------------------------------------
@@ -142,6 +145,8 @@ export interface Report {
   image?: string;
   digest?: string;
   revision?: number;
+  /** Which registered model the image holds: source, name, version, content hash (the contract's `model` is the name). */
+  modelSource?: ModelProvenance;
   reason?: string;
   gates: GateReport[];
   steps: StepReport[];

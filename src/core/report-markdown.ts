@@ -2,6 +2,7 @@
 // to do after a rollback. The PR comment and the job summary are both assembled from these. Pure.
 import { formatElapsed, formatThreshold, formatTime, formatValue, gateUnit, parseTime, formatCount } from './human.js';
 import { codeSpan, escapeText, link, table } from './markdown.js';
+import type { ModelProvenance } from './model-source.js';
 import type { GateReport, GateResult, Report, StepReport } from './ports.js';
 
 /** Most rows shown in one table; a report with more says how many were left out (a comment holds 65,536 chars). */
@@ -156,13 +157,21 @@ export function stepTimeline(steps: StepReport[], context: RenderContext): strin
   );
 }
 
+/** `churn` version `7` from `azureml:churn:7`, sha256 `0123456789ab`: every part external, so every part a code span. */
+function modelFact(model: ModelProvenance | undefined): string | undefined {
+  if (!model) return undefined;
+  const from = model.uri && model.kind !== 'path' ? ` from ${codeSpan(model.uri)}` : '';
+  return `${codeSpan(model.name)} version ${codeSpan(model.version)}${from}, sha256 ${codeSpan(model.sha256.slice(0, 12))}`;
+}
+
 /** Image, digest, revision, model version, commit and environment as a bullet list. */
 export function imageFacts(report: Report, context: RenderContext): string {
   const facts: Array<[string, string | undefined]> = [
     ['Image', report.image && codeSpan(report.image)],
     ['Digest', report.digest && codeSpan(report.digest)],
     ['Revision', report.revision === undefined ? undefined : escapeText(report.revision)],
-    ['Model version', context.modelVersion && codeSpan(context.modelVersion)],
+    ['Model', modelFact(report.modelSource)],
+    ['Model version', !report.modelSource && context.modelVersion ? codeSpan(context.modelVersion) : undefined],
     ['Commit', context.commitSha && codeSpan(context.commitSha.slice(0, 12))],
     ['Environment', context.environment && codeSpan(context.environment)],
   ];

@@ -1,3 +1,4 @@
+import type { ModelProvenance } from './model-source.js';
 import type { KubeObject } from './ports.js';
 
 /** The user's model as found in their manifests, with the canary derived from it. Plain data. */
@@ -22,6 +23,8 @@ export interface RolloutTarget {
   image: string;
   /** Stable replicas as the manifests give them (the HPA's minReplicas when an HPA owns the count). */
   replicas: number;
+  /** Which registered model the new image holds, when known (built from a model-source, or read from its labels). */
+  modelSource?: ModelProvenance;
 }
 
 export const TRACK_LABEL = 'track';

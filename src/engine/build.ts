@@ -46,6 +46,13 @@ export interface BuildRequest {
   dryRun?: boolean;
 }
 
+/** The model directory's content, as the oci builder hashed it into the layer. */
+export interface ModelContent {
+  sha256: string;
+  files: number;
+  bytes: number;
+}
+
 export interface PushProgress {
   (what: string, sentBytes: number, totalBytes: number): void;
 }
@@ -55,7 +62,7 @@ export interface BuildBackends {
   buildOci(
     request: BuildRequest & { created: Date },
     onProgress: PushProgress,
-  ): Promise<{ digest: string; bytesUploaded: number }>;
+  ): Promise<{ digest: string; bytesUploaded: number; model?: ModelContent }>;
   buildDocker(request: BuildRequest & { created: Date }, pushTag: string): Promise<{ digest: string }>;
   /** Points each tag at the manifest `digest` (no blobs move). */
   tag(repository: string, digest: string, tags: string[]): Promise<void>;
@@ -70,6 +77,8 @@ export interface BuildDeps {
 }
 
 export const DEFAULT_DOCKER_PUSH_TAG = 'model-canary-build';
+/** Where a model-source is downloaded inside the docker build context, for the Dockerfile to COPY. */
+export const DEFAULT_DOCKER_MODEL_DIR = 'model';
 
 /** Every problem with the request at once, each naming the input and the bad value. */
 export function validateBuildRequest(request: BuildRequest): string[] {
@@ -89,7 +98,10 @@ export function validateBuildRequest(request: BuildRequest): string[] {
   return problems;
 }
 
-export async function buildAndPush(request: BuildRequest, deps: BuildDeps): Promise<BuiltImage> {
+export async function buildAndPush(
+  request: BuildRequest,
+  deps: BuildDeps,
+): Promise<BuiltImage & { model?: ModelContent }> {
   const problems = validateBuildRequest(request);
   if (problems.length > 0) throw new Error(`build: ${problems.join('; ')}`);
   const { logger } = deps;
@@ -110,11 +122,13 @@ export async function buildAndPush(request: BuildRequest, deps: BuildDeps): Prom
   const started = deps.clock.now().getTime();
   let digest: string;
   let bytesUploaded = 0;
+  let model: ModelContent | undefined;
   if (request.builder === 'oci') {
     logger.info(`building ${target} from model ${request.modelPath} on ${request.baseImage}`);
     const result = await deps.backends.buildOci({ ...request, created }, progressLogger(deps));
     digest = result.digest;
     bytesUploaded = result.bytesUploaded;
+    model = result.model;
   } else {
     const pushTag = tags[0] ?? DEFAULT_DOCKER_PUSH_TAG;
     logger.info(`building ${target}:${pushTag} with docker from ${request.context ?? '.'}`);
@@ -127,11 +141,14 @@ export async function buildAndPush(request: BuildRequest, deps: BuildDeps): Prom
     await deps.backends.tag(request.repository, digest, tags);
     logger.info(`tagged ${target}@${digest.slice(0, 19)} as ${tags.join(', ')}`);
   }
-  return { image, digest, tags, bytesUploaded };
+  return { image, digest, tags, bytesUploaded, ...(model ? { model } : {}) };
 }
 
 /** A line per layer when it starts moving, every few seconds while it does, and when it is done. */
-export function progressLogger(deps: Pick<BuildDeps, 'logger' | 'clock' | 'progressIntervalMs'>): PushProgress {
+export function progressLogger(
+  deps: Pick<BuildDeps, 'logger' | 'clock' | 'progressIntervalMs'>,
+  doneWord = 'pushed',
+): PushProgress {
   const interval = deps.progressIntervalMs ?? 5000;
   const lastLine = new Map<string, number>();
   return (what, sent, total) => {
@@ -142,7 +159,9 @@ export function progressLogger(deps: Pick<BuildDeps, 'logger' | 'clock' | 'progr
     if (last === Infinity) return;
     lastLine.set(what, done ? Infinity : now);
     const percent = total > 0 ? Math.floor((sent / total) * 100) : 100;
-    deps.logger.info(`${what}: ${formatBytes(sent)} / ${formatBytes(total)} (${percent}%)${done ? ' pushed' : ''}`);
+    deps.logger.info(
+      `${what}: ${formatBytes(sent)} / ${formatBytes(total)} (${percent}%)${done ? ` ${doneWord}` : ''}`,
+    );
   };
 }
 

@@ -109,6 +109,7 @@ export async function rollbackTo(
     image: chosen.image,
     digest: chosen.digest,
     manifestHash: chosen.manifestHash,
+    ...(chosen.model ? { model: chosen.model } : {}),
     verdict: result.ready ? 'rolled-back' : 'failed',
     endedAt: options.clock.now().toISOString(),
   });

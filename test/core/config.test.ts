@@ -108,6 +108,77 @@ describe('buildConfig', () => {
     for (const message of expected) expect(problems.join('\n')).toContain(message);
   });
 
+  const build = { command: 'build', registry: 'r.io', repository: 'models/churn', 'base-image': 'mlserver' };
+  it.each([
+    ['a bad reference', { ...build, 'model-source': 'azureml:churn' }, ['model-source: ', 'azureml:<name>:<version>']],
+    [
+      'a workspace model without its workspace',
+      { ...build, 'model-source': 'azureml:churn:3' },
+      ['azureml-workspace: required', 'azureml-resource-group: required', 'azureml-subscription: required'],
+    ],
+    [
+      'an MLflow model without a server',
+      { ...build, 'model-source': 'models:/churn@champion' },
+      ['mlflow-tracking-uri: required'],
+    ],
+    [
+      'model-path beside model-source with builder oci',
+      {
+        ...build,
+        builder: 'oci',
+        'model-source': 'https://x.blob.core.windows.net/m/model.tgz',
+        'model-path': 'model',
+      },
+      ['model-path: with builder oci, give model-source or model-path, not both (got model-path "model")'],
+    ],
+    [
+      'a prebuilt image',
+      {
+        ...build,
+        command: 'deploy',
+        manifests: 'k8s',
+        'prometheus-url': 'http://p:9090',
+        image: 'r.io/m:1',
+        'model-source': 'models:/m/1',
+        'mlflow-tracking-uri': 'http://127.0.0.1:5000',
+      },
+      ['model-source: goes into a built image; drop image'],
+    ],
+    [
+      'half of basic auth',
+      {
+        ...build,
+        'model-source': 'models:/m/1',
+        'mlflow-tracking-uri': 'http://127.0.0.1:5000',
+        'mlflow-username': 'u',
+      },
+      ['mlflow-username and mlflow-password go together'],
+    ],
+  ])('checks model-source: %s', (_name, settings, expected) => {
+    const problems = problemsOf({}, settings);
+    for (const message of expected) expect(problems.join('\n')).toContain(message);
+  });
+
+  it('builds oci from a model-source on a base image, and keeps the MLflow secrets out of errors', () => {
+    const config = buildConfig(
+      {},
+      {
+        ...build,
+        'model-source': 'models:/churn/3',
+        'mlflow-tracking-uri': 'http://127.0.0.1:5000',
+        'mlflow-username': 'ci',
+        'mlflow-password': 's3cret-pw',
+      },
+    );
+    expect(config.build).toMatchObject({ builder: 'oci', modelSource: 'models:/churn/3' });
+    expect(config.mlflow).toEqual({ trackingUri: 'http://127.0.0.1:5000', username: 'ci', password: 's3cret-pw' });
+    const problems = problemsOf(
+      {},
+      { ...build, 'mlflow-password': 's3cret-pw', 'mlflow-token': 'tok-123', builder: 'x' },
+    );
+    expect(problems.join('\n')).not.toMatch(/s3cret-pw|tok-123/);
+  });
+
   it('rejects unknown keys in the file', () => {
     expect(problemsOf({ stepz: '10' }, base).join('\n')).toContain("unknown setting 'stepz'");
   });

@@ -95,7 +95,13 @@ export async function createBuildBackends(options: BuildBackendOptions): Promise
         baseImage: request.baseImage!,
         workDir: options.workDir,
       });
-      return { digest: result.digest, bytesUploaded: result.bytesUploaded };
+      const { layer } = result;
+      const model = {
+        sha256: layer.modelSha256,
+        files: layer.files.length,
+        bytes: layer.files.reduce((sum, file) => sum + file.size, 0),
+      };
+      return { digest: result.digest, bytesUploaded: result.bytesUploaded, model };
     },
     buildDocker: async (request, pushTag) => {
       await dockerLogin(exec, options.registry, access.credentials);

@@ -19,4 +19,27 @@ export class RegistryImageResolver implements ImageResolver {
     }
     return digest;
   }
+
+  /** The image config's labels; for a multi-platform index, those of its first platform (builds label them alike). */
+  async imageLabels(reference: string): Promise<Record<string, string>> {
+    const ref = parseImageRef(reference);
+    const client = this.clientFor(ref.registry);
+    let manifest = await client.getManifest(ref.repository, manifestReference(ref));
+    let parsed = JSON.parse(manifest.body.toString()) as ManifestJson;
+    const first = parsed.manifests?.[0];
+    if (first) {
+      manifest = await client.getManifest(ref.repository, first.digest);
+      parsed = JSON.parse(manifest.body.toString()) as ManifestJson;
+    }
+    if (!parsed.config) return {};
+    const config = JSON.parse((await client.getBlob(ref.repository, parsed.config.digest)).toString()) as {
+      config?: { Labels?: Record<string, string> | null };
+    };
+    return config.config?.Labels ?? {};
+  }
+}
+
+interface ManifestJson {
+  config?: { digest: string };
+  manifests?: Array<{ digest: string }>;
 }
