@@ -47,8 +47,9 @@ function labelOf(ref: ModelSourceRef, version?: string): string {
 
 function wrap(error: unknown, label: string): ModelSourceError {
   const message = (error as Error).message ?? String(error);
-  if (message.startsWith(label)) return error as ModelSourceError;
-  return new ModelSourceError(`${label}: ${message.replace(/^model-source \S+:\s*/, '')}`, { cause: error });
+  if (error instanceof ModelSourceError && message.startsWith(label)) return error;
+  const bare = message.startsWith(label) ? message.slice(label.length).replace(/^:\s*/, '') : message;
+  return new ModelSourceError(`${label}: ${bare.replace(/^model-source \S+:\s*/, '')}`, { cause: error });
 }
 
 export async function fetchModel(reference: string, dir: string, deps: ModelFetchDeps): Promise<FetchedModel> {

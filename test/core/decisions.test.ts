@@ -186,11 +186,20 @@ describe('history', () => {
   });
 
   it('renders a table, newest first, current marked', () => {
-    const table = renderHistoryTable([record(1, 'promoted'), record(2, 'rolled-back')], 1);
+    const model = {
+      kind: 'mlflow' as const,
+      uri: 'models:/churn/3',
+      name: 'churn',
+      version: '3',
+      sha256: 'ab'.repeat(32),
+      files: 2,
+      bytes: 9,
+    };
+    const table = renderHistoryTable([record(1, 'promoted'), { ...record(2, 'rolled-back'), model }], 1);
     expect(table.split('\n')).toEqual([
-      'REV  VERDICT      DIGEST  STARTED               DURATION  PR  ACTOR',
-      ' 2   rolled-back  2       2026-12-01T10:00:00Z  150s      #2  a',
-      '*1   promoted     1       2026-12-01T10:00:00Z  150s      #1  a',
+      'REV  VERDICT      DIGEST  MODEL                   STARTED               DURATION  PR  ACTOR',
+      ' 2   rolled-back  2       churn:3 (abababababab)  2026-12-01T10:00:00Z  150s      #2  a',
+      '*1   promoted     1       -                       2026-12-01T10:00:00Z  150s      #1  a',
     ]);
   });
 

@@ -178,6 +178,24 @@ describe('renderComment', () => {
     expect(row.startsWith('| ``custom\\|gate`x`` | ❌ fail |')).toBe(true);
   });
 
+  it('shows which registered model version goes out: name, version, source and content hash, as code', () => {
+    const modelSource = {
+      kind: 'azureml-registry' as const,
+      uri: 'azureml://registries/shared/models/churn/versions/7',
+      name: 'churn`x|y',
+      version: '7',
+      sha256: '0123456789abcdef'.repeat(4),
+      files: 3,
+      bytes: 2048,
+    };
+    const body = renderComment(report({ modelSource }), context);
+    expect(body).toContain(
+      '- **Model:** ``churn`x\\|y`` version `7` from `azureml://registries/shared/models/churn/versions/7`, sha256 `0123456789ab`',
+    );
+    expect(body).not.toContain('Model version');
+    expect(renderComment(report({}), context)).toContain('- **Model version:** `2.3.0`');
+  });
+
   it('one marker per model and namespace', () => {
     expect(commentMarker('ml', 'churn-scorer')).toBe('<!-- model-canary:ml/churn-scorer -->');
     expect(commentMarker('ml', 'fraud')).not.toBe(commentMarker('ml', 'churn-scorer'));
