@@ -1,6 +1,7 @@
 // `promote` and `abort` finish a running canary by hand (workflow_dispatch); `rollback` and `status` read the history.
 import { ConfigError } from '../core/config.js';
 import { nextRevision, renderHistoryTable } from '../core/history.js';
+import { codeBlock, escapeText } from '../core/markdown.js';
 import type { Report } from '../core/ports.js';
 import { digestOf } from '../core/report.js';
 import { currentRevision, readHistory, rollbackTo, writeRecord } from '../engine/history.js';
@@ -178,6 +179,7 @@ export const status: CommandHandler = async (context) => {
   const result = resultOf(report, `${target.namespace}/${target.model} history:\n${table}`, context, 0);
   return {
     ...result,
-    markdown: `## model-canary status: ${target.namespace}/${target.model}\n\n\`\`\`\n${table}\n\`\`\`\n`,
+    // Model names come from outside registries: the fence must outlast any backticks in them.
+    markdown: `## model-canary status: ${escapeText(`${target.namespace}/${target.model}`)}\n\n${codeBlock(table, 60_000)}\n`,
   };
 };
