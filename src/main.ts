@@ -21,6 +21,8 @@ function setOutputs(result: CommandResult): void {
   core.setOutput('digest', report.digest ?? '');
   core.setOutput('revision', report.revision === undefined ? '' : String(report.revision));
   core.setOutput('report', JSON.stringify(report));
+  core.setOutput('model-version', report.modelSource?.version ?? '');
+  core.setOutput('model-sha256', report.modelSource?.sha256 ?? '');
 }
 
 function failureFor(result: CommandResult, config: RolloutConfig): string | undefined {
