@@ -80,7 +80,7 @@ export class MlflowClient {
 
   /** For messages: the tracking server without credentials or query. */
   get display(): string {
-    return displayUri(this.base);
+    return displayUri(this.base).replace(/\/$/, '');
   }
 
   /** The URL of a tracking-server API path (`/api/2.0/...`), under the tracking URI's path prefix. */
