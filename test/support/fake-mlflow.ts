@@ -62,6 +62,8 @@ export interface FakeRequest {
 }
 
 export interface DownloadFaults {
+  /** Answer the next this many requests (any route) with 503, as a busy server or proxy would. */
+  unavailable?: number;
   /** Cut the next download's connection after this many body bytes. */
   dropAfterBytes?: number;
   /** Serve the next download with the byte at this file offset flipped. */
@@ -82,6 +84,8 @@ export interface FakeMlflowOptions {
   auth?: FakeAuth;
   /** Entries per `artifacts/list` page (default 2, so every test pages). */
   pageSize?: number;
+  /** false: as `mlflow server --no-serve-artifacts`, the mlflow-artifacts routes answer 503. */
+  serveArtifacts?: boolean;
 }
 
 const EXPERIMENT = '1';
@@ -270,6 +274,18 @@ export async function startFakeMlflow(options: FakeMlflowOptions = {}): Promise<
       ...(req.headers.range ? { range: req.headers.range } : {}),
     });
     if (!authorized(req, res)) return;
+    if (faults.unavailable) {
+      faults.unavailable--;
+      throw new ApiError(503, 'TEMPORARILY_UNAVAILABLE', 'injected by the test');
+    }
+    if (options.serveArtifacts === false && url.pathname.startsWith(PROXY)) {
+      res.writeHead(503, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(
+        `Endpoint: ${PROXY} disabled due to the mlflow server running with \`--no-serve-artifacts\`. ` +
+          'To enable artifacts server functionality, run `mlflow server` with `--serve-artifacts`',
+      );
+      return;
+    }
     if (req.method !== 'GET') throw new ApiError(405, 'ENDPOINT_NOT_FOUND', `${req.method} is not served here`);
     const route = routes[url.pathname];
     if (route) return sendJson(res, 200, route(query));

@@ -80,9 +80,13 @@ async function listUri(client: MlflowClient, uri: string, hops: number): Promise
       return listUri(client, artifactUri, hops + 1);
     }
   }
-  throw new ModelSourceError(
-    `${client.source}: the model's artifacts are at ${uri.split('?')[0]}, ${scheme ? `${scheme}:// storage` : 'a location'} ` +
-      `that model-canary cannot read through MLflow at ${client.display}: run the tracking server with ` +
+  throw unreadable(client, uri, scheme);
+}
+
+function unreadable(client: MlflowClient, uri: string, scheme: string): ModelSourceError {
+  return new ModelSourceError(
+    `${client.source}: the model's artifacts are in ${scheme || 'unknown'} storage (${uri.split('?')[0]}), which ` +
+      `model-canary cannot read through MLflow at ${client.display}: run the tracking server with ` +
       '--serve-artifacts (artifacts then live at mlflow-artifacts:/ URIs), or use an https:// model-source',
   );
 }
@@ -140,6 +144,12 @@ async function listRun(client: MlflowClient, runId: string, root: string): Promi
       for (const info of page.files ?? []) {
         const path = trimSlashes(info.path ?? '');
         if (path === '' || path === dir) continue;
+        // Checked before recursing: a listing must not walk us out of the model's directory.
+        if (safeRelativePath(path, client.source) !== path || (root && !path.startsWith(`${root}/`))) {
+          throw new ModelSourceError(
+            `${client.source}: MLflow listed '${path}' for run ${runId}, outside ${root || '/'}`,
+          );
+        }
         if (info.is_dir) {
           guardDepth(client, depth);
           await walk(path, depth + 1);
@@ -176,6 +186,8 @@ function runDownload(client: MlflowClient, runId: string, rootUri: string): (pat
     return (path) => `${server}${PROXY_API}/${encodePath(joinPath(root, path))}`;
   }
   if (/^https?:\/\//i.test(rootUri)) return (path) => `${rootUri.replace(/\/+$/, '')}/${encodePath(path)}`;
+  // Databricks lists runs but serves their dbfs:/ bytes through DBFS or signed URLs, not /get-artifact.
+  if (rootUri.startsWith('dbfs:')) throw unreadable(client, rootUri, 'dbfs');
   return (path) => `${client.url('/get-artifact')}?${new URLSearchParams({ path, run_uuid: runId }).toString()}`;
 }
 

@@ -1,7 +1,7 @@
 // The MLflow tracking server's REST API (`/api/2.0/mlflow/...`, `/api/2.0/mlflow-artifacts/...`) as JSON GETs with
 // the user's auth, and MLflow's error bodies (`{"error_code": ..., "message": ...}`) turned into errors that name the
 // model-source and say which input to set. Secrets are masked and never reach a message.
-import axios, { type AxiosInstance } from 'axios';
+import axios, { type AxiosError, type AxiosInstance } from 'axios';
 import axiosRetry, { exponentialDelay, isNetworkError } from 'axios-retry';
 import { displayUri, ModelSourceError } from '../../core/model-source.js';
 
@@ -69,11 +69,7 @@ export class MlflowClient {
       axiosRetry(this.http, {
         retries: options.retries ?? 3,
         retryDelay: (count, error) => exponentialDelay(count, error, options.retryDelayMs ?? 300),
-        retryCondition: (error) =>
-          isNetworkError(error) ||
-          error.code === 'ECONNABORTED' ||
-          (error.response?.status ?? 0) === 429 ||
-          (error.response?.status ?? 0) >= 500,
+        retryCondition: (error) => isNetworkError(error) || error.code === 'ECONNABORTED' || retryable(error.response),
       });
     }
   }
@@ -93,11 +89,19 @@ export class MlflowClient {
     const url = this.url(path);
     const params = Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined));
     const outcome = await this.http
-      .get(url, { params, headers: { ...this.authHeaders, Accept: 'application/json' }, validateStatus: () => true })
+      .get(url, {
+        params,
+        headers: { ...this.authHeaders, Accept: 'application/json' },
+        // Retryable answers are errors, so axios-retry sees them; whatever the last one was is handled below.
+        validateStatus: (status) => !retryable({ status, data: undefined }),
+      })
       .then(
         (response) => ({ ok: true as const, response }),
-        // No `cause`: the axios error carries the request and its Authorization header.
-        (error: unknown) => ({ ok: false as const, message: (error as Error).message }),
+        (error: AxiosError) =>
+          error.response
+            ? { ok: true as const, response: error.response }
+            : // No `cause`: the axios error carries the request and its Authorization header.
+              { ok: false as const, message: error.message },
       );
     if (!outcome.ok) {
       throw new ModelSourceError(
@@ -112,6 +116,12 @@ export class MlflowClient {
       throw new ModelSourceError(
         `${this.source}: MLflow at ${this.display} denied access (HTTP 403${body.message ? `: ${body.message}` : ''}): ` +
           'the user of mlflow-token or mlflow-username needs READ permission on the registered model and its artifacts',
+      );
+    }
+    if (status === 503 && body.message.includes('--serve-artifacts')) {
+      throw new ModelSourceError(
+        `${this.source}: MLflow at ${this.display} does not serve artifacts (${body.message}): ` +
+          'run the tracking server with --serve-artifacts, or use an https:// model-source',
       );
     }
     const detail = [body.errorCode, body.message].filter(Boolean).join(': ');
@@ -136,6 +146,14 @@ export class MlflowClient {
       'MLFLOW_TRACKING_TOKEN) or mlflow-username and mlflow-password (as MLFLOW_TRACKING_USERNAME / _PASSWORD)'
     );
   }
+}
+
+/** Busy or briefly broken: worth another try. Not a 503 that says artifact serving is off, which stays off. */
+function retryable(response: { status: number; data: unknown } | undefined): boolean {
+  if (!response) return false;
+  const { status, data } = response;
+  if (status === 503 && typeof data === 'string' && data.includes('--serve-artifacts')) return false;
+  return status === 429 || status >= 500;
 }
 
 function authHeaders(options: MlflowOptions, source: string): Record<string, string> {

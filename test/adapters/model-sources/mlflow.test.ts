@@ -190,9 +190,9 @@ describe('resolveMlflow sources', () => {
   ])('refuses storage the tracking server does not serve: %s', async (downloadUri, scheme) => {
     fake.addModelVersion({ name: `ext-${scheme}`, version: 1, files: model, source: 'mlflow-artifacts', downloadUri });
     await expect(resolveMlflow(ref(`models:/ext-${scheme}/1`), options())).rejects.toThrow(
-      new RegExp(
-        `${scheme}:// storage that model-canary cannot read through MLflow .*--serve-artifacts.*https:// model-source`,
-      ),
+      `the model's artifacts are in ${scheme} storage (${downloadUri}), which model-canary cannot read through MLflow at ` +
+        `${fake.url}: run the tracking server with --serve-artifacts (artifacts then live at mlflow-artifacts:/ URIs), ` +
+        'or use an https:// model-source',
     );
   });
 
@@ -299,5 +299,94 @@ describe('resolveMlflow with auth', () => {
       resolveMlflow(ref('models:/churn/1'), { trackingUri: basic.url, token, username: 'ci', password }),
     ).rejects.toThrow('set either mlflow-token or mlflow-username and mlflow-password, not both');
     expect(basic.requests.length).toBe(before);
+  });
+});
+
+describe('resolveMlflow on a troubled server', () => {
+  let fake: FakeMlflow;
+  let noProxy: FakeMlflow;
+  beforeAll(async () => {
+    fake = await startFakeMlflow();
+    noProxy = await startFakeMlflow({ serveArtifacts: false });
+    noProxy.addModelVersion({ name: 'churn', version: 1, files: model, source: 'mlflow-artifacts' });
+  });
+  afterAll(async () => {
+    await fake.stop();
+    await noProxy.stop();
+  });
+
+  it('retries 503s and goes on', async () => {
+    fake.addModelVersion({ name: 'busy', version: 1, files: model, source: 'runs' });
+    fake.faults.unavailable = 2;
+    const resolved = await resolveMlflow(ref('models:/busy/1'), { trackingUri: fake.url, retries: 3, retryDelayMs: 1 });
+    expect(resolved.files).toHaveLength(Object.keys(model).length);
+    expect(fake.faults.unavailable).toBe(0);
+  });
+
+  it('says to run with --serve-artifacts when the server does not serve them, without retrying', async () => {
+    await expect(
+      resolveMlflow(ref('models:/churn/1'), { trackingUri: noProxy.url, retries: 3, retryDelayMs: 1 }),
+    ).rejects.toThrow(
+      /does not serve artifacts \(Endpoint: .* disabled .*\): run the tracking server with --serve-artifacts/,
+    );
+    expect(noProxy.requests.filter((r) => r.path.startsWith('/api/2.0/mlflow-artifacts/'))).toHaveLength(1);
+  });
+
+  it('refuses a run kept on dbfs:/ (Databricks), which /get-artifact does not serve', async () => {
+    fake.addModelVersion({
+      name: 'dbx',
+      version: 1,
+      files: model,
+      source: 'runs',
+      runRootUri: 'dbfs:/databricks/mlflow-tracking/1/abc/artifacts',
+    });
+    await expect(resolveMlflow(ref('models:/dbx/1'), { trackingUri: fake.url, ...fast })).rejects.toThrow(
+      /in dbfs storage \(dbfs:\/databricks\/mlflow-tracking\/1\/abc\/artifacts\), which model-canary cannot read/,
+    );
+  });
+
+  it.each(['mlflow-artifacts', 'runs'] as const)(
+    'refuses a %s listing that leaves the model directory',
+    async (source) => {
+      fake.addModelVersion({ name: `evil-${source}`, version: 1, files: { '../../escape': Buffer.from('x') }, source });
+      await expect(resolveMlflow(ref(`models:/evil-${source}/1`), { trackingUri: fake.url, ...fast })).rejects.toThrow(
+        /MLflow listed '\.\.' in .*, not a file name|file path 'model\/\.\.' leaves the model directory/,
+      );
+    },
+  );
+});
+
+describe('fake MLflow downloads (for the downloader: Range, a dropped connection, a wrong byte)', () => {
+  let fake: FakeMlflow;
+  let url: string;
+  const bytes = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
+  beforeAll(async () => {
+    fake = await startFakeMlflow();
+    fake.addModelVersion({ name: 'm', version: 1, files: { 'w.bin': bytes }, source: 'mlflow-artifacts' });
+    url = (await resolveMlflow(ref('models:/m/1'), { trackingUri: fake.url, ...fast })).files[0]!.url;
+  });
+  afterAll(() => fake.stop());
+  const get = (headers: Record<string, string> = {}) =>
+    axios.get(url, { headers, responseType: 'arraybuffer', validateStatus: () => true });
+
+  it('serves Content-Length and honours Range', async () => {
+    const whole = await get();
+    expect(whole.headers['content-length']).toBe('1000');
+    expect(whole.headers['accept-ranges']).toBe('bytes');
+    const tail = await get({ Range: 'bytes=600-' });
+    expect(tail.status).toBe(206);
+    expect(tail.headers['content-range']).toBe('bytes 600-999/1000');
+    expect(Buffer.from(tail.data as ArrayBuffer)).toEqual(bytes.subarray(600));
+    expect((await get({ Range: 'bytes=1000-' })).status).toBe(416);
+  });
+
+  it('drops a connection mid-file once, and flips a byte once', async () => {
+    fake.faults.dropAfterBytes = 100;
+    await expect(axios.get(url, { responseType: 'arraybuffer' })).rejects.toThrow();
+    expect(Buffer.from((await get()).data as ArrayBuffer)).toEqual(bytes);
+    fake.faults.flipByteAt = 10;
+    const wrong = Buffer.from((await get()).data as ArrayBuffer);
+    expect(wrong[10]).toBe(bytes[10]! ^ 0xff);
+    expect(Buffer.from((await get()).data as ArrayBuffer)).toEqual(bytes);
   });
 });
