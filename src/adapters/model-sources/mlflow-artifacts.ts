@@ -10,7 +10,7 @@
 //  - `models:/m-<id>` (an MLflow 3 logged model): GET /api/2.0/mlflow/logged-models/<id> for its artifact_uri.
 // Storage the tracking server does not serve (s3://, gs://, wasbs://, dbfs:/, file:/ …) is refused with what to do.
 import type { RemoteFile } from '../../core/model-source.js';
-import { ModelSourceError, safeRelativePath } from '../../core/model-source.js';
+import { displayUri, ModelSourceError, safeRelativePath } from '../../core/model-source.js';
 import type { MlflowClient } from './mlflow-client.js';
 
 const PROXY_API = '/api/2.0/mlflow-artifacts/artifacts';
@@ -49,9 +49,8 @@ export async function listArtifactFiles(client: MlflowClient, artifactUri: strin
 async function listUri(client: MlflowClient, uri: string, hops: number): Promise<Found[]> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase() ?? '';
   if (scheme === 'mlflow-artifacts') {
-    const parsed = new URL(uri);
-    const server = parsed.host ? `${new URL(client.base).protocol}//${parsed.host}` : client.base;
-    return listProxied(client, `${server}${PROXY_API}`, trimSlashes(decodeURIComponent(parsed.pathname)));
+    const { api, root } = proxied(client, uri);
+    return listProxied(client, api, root);
   }
   if (scheme === 'http' || scheme === 'https') {
     const at = uri.indexOf(PROXY_API);
@@ -61,7 +60,7 @@ async function listUri(client: MlflowClient, uri: string, hops: number): Promise
     }
     // One file at a plain URL (served by something other than MLflow): fetched as is.
     const name = new URL(uri).pathname.split('/').filter(Boolean).pop();
-    if (!name) throw new ModelSourceError(`${client.source}: artifact URI ${uri} names no file`);
+    if (!name) throw new ModelSourceError(`${client.source}: artifact URI ${displayUri(uri)} names no file`);
     return [{ relative: decodeURIComponent(name), url: uri }];
   }
   if (scheme === 'runs') {
@@ -180,15 +179,23 @@ async function listRun(client: MlflowClient, runId: string, root: string): Promi
 /** Where a run artifact's bytes come from, by the run's root URI. */
 function runDownload(client: MlflowClient, runId: string, rootUri: string): (path: string) => string {
   if (rootUri.startsWith('mlflow-artifacts:')) {
-    const parsed = new URL(rootUri);
-    const server = parsed.host ? `${new URL(client.base).protocol}//${parsed.host}` : client.base;
-    const root = trimSlashes(decodeURIComponent(parsed.pathname));
-    return (path) => `${server}${PROXY_API}/${encodePath(joinPath(root, path))}`;
+    const { api, root } = proxied(client, rootUri);
+    return (path) => `${api}/${encodePath(joinPath(root, path))}`;
   }
   if (/^https?:\/\//i.test(rootUri)) return (path) => `${rootUri.replace(/\/+$/, '')}/${encodePath(path)}`;
   // Databricks lists runs but serves their dbfs:/ bytes through DBFS or signed URLs, not /get-artifact.
   if (rootUri.startsWith('dbfs:')) throw unreadable(client, rootUri, 'dbfs');
   return (path) => `${client.url('/get-artifact')}?${new URLSearchParams({ path, run_uuid: runId }).toString()}`;
+}
+
+/**
+ * `mlflow-artifacts:/<path>` is served by the tracking server, `mlflow-artifacts://<host>/<path>` by that host with the
+ * tracking URI's scheme (MlflowArtifactsRepository.resolve_uri).
+ */
+function proxied(client: MlflowClient, uri: string): { api: string; root: string } {
+  const parsed = new URL(uri);
+  const server = parsed.host ? `${new URL(client.base).protocol}//${parsed.host}` : client.base;
+  return { api: `${server}${PROXY_API}`, root: trimSlashes(decodeURIComponent(parsed.pathname)) };
 }
 
 /** The API path of an absolute URL on the tracking server, for client.get (which prefixes the base). */

@@ -196,6 +196,16 @@ describe('resolveMlflow sources', () => {
     );
   });
 
+  it('lists an mlflow-artifacts://<host>/ URI on that host with the tracking scheme', async () => {
+    const seeded = fake.addModelVersion({ name: 'hosted', version: 1, files: model, source: 'mlflow-artifacts' });
+    const host = new URL(fake.url).host;
+    const downloadUri = seeded.downloadUri.replace('mlflow-artifacts:/', `mlflow-artifacts://${host}/`);
+    fake.addModelVersion({ name: 'hosted', version: 2, files: {}, source: 'mlflow-artifacts', downloadUri });
+    const resolved = await resolveMlflow(ref('models:/hosted/2'), options());
+    expect(byPath(resolved)['MLmodel']!.url.startsWith(`${fake.url}/api/2.0/mlflow-artifacts/artifacts/1/`)).toBe(true);
+    expect(await downloaded(resolved)).toEqual(model);
+  });
+
   it('keeps a plain https:// artifact URI as one file fetched directly, without credentials', async () => {
     fake.addModelVersion({
       name: 'blob',
