@@ -84,6 +84,8 @@ export interface FakeMlflowOptions {
   auth?: FakeAuth;
   /** Entries per `artifacts/list` page (default 2, so every test pages). */
   pageSize?: number;
+  /** Served under this path, as behind an ingress (`https://host/mlflow`); `url` includes it. */
+  prefix?: string;
   /** false: as `mlflow server --no-serve-artifacts`, the mlflow-artifacts routes answer 503. */
   serveArtifacts?: boolean;
 }
@@ -111,6 +113,7 @@ class ApiError extends Error {
 
 export async function startFakeMlflow(options: FakeMlflowOptions = {}): Promise<FakeMlflow> {
   const pageSize = options.pageSize ?? 2;
+  const prefix = (options.prefix ?? '').replace(/\/+$/, '');
   const requests: FakeRequest[] = [];
   const faults: DownloadFaults = {};
   /** Artifact store behind --serve-artifacts: `<experiment>/<run>/artifacts/...` -> bytes. */
@@ -265,6 +268,9 @@ export async function startFakeMlflow(options: FakeMlflowOptions = {}): Promise<
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://fake');
+    if (prefix && !url.pathname.startsWith(`${prefix}/`))
+      throw new ApiError(404, 'ENDPOINT_NOT_FOUND', 'outside the prefix');
+    url.pathname = url.pathname.slice(prefix.length);
     const query = Object.fromEntries(url.searchParams);
     requests.push({
       method: req.method ?? 'GET',
@@ -352,7 +358,7 @@ export async function startFakeMlflow(options: FakeMlflowOptions = {}): Promise<
   };
 
   return {
-    url: `http://${LOOPBACK}:${port}`,
+    url: `http://${LOOPBACK}:${port}${prefix}`,
     requests,
     faults,
     addModelVersion,

@@ -206,6 +206,24 @@ describe('resolveMlflow sources', () => {
     expect(await downloaded(resolved)).toEqual(model);
   });
 
+  it('works under a path prefix (an ingress at /mlflow), for registry, run and proxied calls', async () => {
+    const prefixed = await startFakeMlflow({ prefix: '/mlflow' });
+    try {
+      prefixed.addModelVersion({ name: 'churn', version: 1, files: model, source: 'runs' });
+      prefixed.addModelVersion({ name: 'churn', version: 2, files: model, source: 'mlflow-artifacts' });
+      for (const version of ['1', '2']) {
+        const resolved = await resolveMlflow(ref(`models:/churn/${version}`), {
+          trackingUri: `${prefixed.url}/`,
+          ...fast,
+        });
+        expect(resolved.files.every((file) => file.url.startsWith(`${prefixed.url}/api/2.0/`))).toBe(true);
+        expect(await downloaded(resolved)).toEqual(model);
+      }
+    } finally {
+      await prefixed.stop();
+    }
+  });
+
   it('keeps a plain https:// artifact URI as one file fetched directly, without credentials', async () => {
     fake.addModelVersion({
       name: 'blob',
