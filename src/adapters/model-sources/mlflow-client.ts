@@ -54,7 +54,12 @@ export class MlflowClient {
     try {
       url = new URL(options.trackingUri);
     } catch {
-      throw new ModelSourceError(`${source}: mlflow-tracking-uri '${options.trackingUri}' is not a URL`);
+      const hint = /^databricks/i.test(options.trackingUri)
+        ? ': for Databricks give the workspace URL (https://<workspace>.cloud.databricks.com) and mlflow-token'
+        : ': give the http(s):// URL of the MLflow tracking server';
+      throw new ModelSourceError(
+        `${source}: mlflow-tracking-uri '${displayUri(options.trackingUri)}' is not a URL${hint}`,
+      );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new ModelSourceError(

@@ -127,7 +127,7 @@ describe('resolveMlflow without auth', () => {
       /model-source models:\/churn\/7: MLflow at http:\/\/127\.0\.0\.1:9 is unreachable .*check mlflow-tracking-uri/,
     );
     await expect(resolveMlflow(ref('models:/churn/7'), { trackingUri: 'databricks' })).rejects.toThrow(
-      "mlflow-tracking-uri 'databricks' is not a URL",
+      "mlflow-tracking-uri 'databricks' is not a URL: for Databricks give the workspace URL",
     );
   });
 });
