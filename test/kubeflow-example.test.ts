@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, s
 import { isBuiltin } from 'node:module';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_KEYS, SECRET_KEYS } from '../src/core/config-schema.js';
 import { tempDir } from './support/local.js';
 import { startPrometheus, type PrometheusServer } from './support/prometheus.js';
@@ -181,6 +181,52 @@ describe('model-canary-kfp.sh', () => {
     const secrets = new Set<string>([...SECRET_KEYS, ...ISSUE_7_SECRETS, 'registry-username', 'mlflow-username']);
     expect(wrapperSecretKeys.filter((key) => !secrets.has(key))).toEqual([]);
     expect(wrapperSecretKeys).toEqual(expect.arrayContaining([...SECRET_KEYS]));
+  });
+});
+
+// ---- rbac.yaml -----------------------------------------------------------------------------
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+describe('rbac.yaml', () => {
+  const [role, binding] = parseAllDocuments(read('workflows-examples/kubeflow/rbac.yaml')).map((doc) => doc.toJS());
+  const grants = (group: string, resource: string, verb: string): boolean =>
+    (role.rules as Rule[]).some(
+      (rule) => rule.apiGroups.includes(group) && rule.resources.includes(resource) && rule.verbs.includes(verb),
+    );
+
+  it('binds its Role, in the namespace of the sample model, to the pipeline service account', () => {
+    expect(role).toMatchObject({ kind: 'Role', metadata: { namespace: 'ml' } });
+    expect(binding).toMatchObject({
+      kind: 'RoleBinding',
+      metadata: { namespace: 'ml' },
+      roleRef: { kind: 'Role', name: role.metadata.name },
+      subjects: [{ kind: 'ServiceAccount', name: 'default-editor' }],
+    });
+  });
+
+  it.each<[string, string, string]>([
+    ['apps', 'deployments', 'patch'],
+    ['apps', 'deployments', 'create'],
+    ['apps', 'deployments', 'delete'],
+    ['', 'pods', 'list'],
+    ['', 'events', 'list'],
+    ['', 'configmaps', 'patch'],
+    ['coordination.k8s.io', 'leases', 'create'],
+    ['coordination.k8s.io', 'leases', 'delete'],
+    ['autoscaling', 'horizontalpodautoscalers', 'get'],
+    ['serving.kserve.io', 'inferenceservices', 'patch'],
+  ])('grants %s %s %s (a rollout needs it)', (group, resource, verb) => {
+    expect(grants(group, resource, verb)).toBe(true);
+  });
+
+  it('grants nothing cluster-wide and no secrets', () => {
+    expect(grants('', 'secrets', 'get')).toBe(false);
+    expect(JSON.stringify(role.rules)).not.toContain('*');
   });
 });
 

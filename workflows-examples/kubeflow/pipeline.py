@@ -1,6 +1,6 @@
 """Train, register, then roll the model out with model-canary: a Kubeflow Pipelines (KFP v2) example.
 
-    pip install kfp==2.* kfp-kubernetes==1.*
+    pip install 'kfp==2.17.*' 'kfp-kubernetes==2.17.*'
     python pipeline.py            # writes pipeline.yaml; upload it in the KFP UI or with kfp.Client()
 
 The train step is a placeholder for your own: it only has to return the registered model's URI (here MLflow's
@@ -45,6 +45,13 @@ def fetch_manifests(repo: str, ref: str, path: str, manifests: dsl.Output[dsl.Ar
     )
 
 
+@dsl.component(base_image="python:3.12-slim")
+def notify_rollback(verdict: str, image: str):
+    """Placeholder: tell the team (chat, ticket) that the new model did not go out."""
+    print(f"model-canary did not promote {image}: {verdict}")
+
+
+# @dsl.pipeline builds the graph right away, so every component it calls is defined above it.
 @dsl.pipeline(name="churn-scorer-train-and-canary")
 def churn_pipeline(
     mlflow_tracking_uri: str = "http://mlflow.mlflow.svc:5000",
@@ -82,12 +89,6 @@ def churn_pipeline(
 
     with dsl.If(deploy.outputs["verdict"] != "promoted"):
         notify_rollback(verdict=deploy.outputs["verdict"], image=deploy.outputs["image"])
-
-
-@dsl.component(base_image="python:3.12-slim")
-def notify_rollback(verdict: str, image: str):
-    """Placeholder: tell the team (chat, ticket) that the new model did not go out."""
-    print(f"model-canary did not promote {image}: {verdict}")
 
 
 if __name__ == "__main__":
