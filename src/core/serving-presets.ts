@@ -239,12 +239,15 @@ function sklearnWarnings(preset: ServingPreset, files: string[]): string[] {
 }
 
 const VERSION_DIR = /^[0-9]+$/;
+const firstFolder = (path: string): string => path.split('/')[0]!;
 
 function tritonWarnings(preset: ServingPreset, files: string[]): string[] {
   const who = `${preset.title} (base-image ${preset.name})`;
   const expected = `Triton expects ${preset.layout}`;
   const topLevel = files.filter((file) => !file.includes('/'));
-  const looseModel = topLevel.includes('config.pbtxt') || files.some((file) => VERSION_DIR.test(file.split('/')[0]!));
+  const looseModel =
+    topLevel.includes('config.pbtxt') ||
+    files.some((file) => file.includes('/') && VERSION_DIR.test(firstFolder(file)));
   if (looseModel) {
     return [
       `${who} serves ${preset.modelTarget} as a model repository, but the model files hold one model at the top ` +
@@ -252,7 +255,7 @@ function tritonWarnings(preset: ServingPreset, files: string[]): string[] {
         `<model>/1/model.onnx); ${expected}`,
     ];
   }
-  const models = [...new Set(files.filter((file) => file.includes('/')).map((file) => file.split('/')[0]!))].sort();
+  const models = [...new Set(files.filter((file) => file.includes('/')).map(firstFolder))].sort();
   if (models.length === 0) return [`${who} finds no model folder in the model files; ${expected}`];
   const warnings: string[] = [];
   for (const model of models) {
@@ -263,9 +266,7 @@ function tritonWarnings(preset: ServingPreset, files: string[]): string[] {
           `generate it (ONNX, TensorRT, TensorFlow SavedModel); ${expected}`,
       );
     }
-    const versions = [...new Set(inside.filter((file) => VERSION_DIR.test(file.split('/')[0]!)))].map(
-      (file) => file.split('/')[0]!,
-    );
+    const versions = [...new Set(inside.map(firstFolder).filter((name) => VERSION_DIR.test(name)))].sort();
     if (versions.length === 0) {
       warnings.push(
         `${who}: model '${model}' has no version folder (${model}/1/model.onnx, ...); Triton loads only numbered ` +
@@ -273,7 +274,7 @@ function tritonWarnings(preset: ServingPreset, files: string[]): string[] {
       );
       continue;
     }
-    for (const version of [...new Set(versions)].sort()) {
+    for (const version of versions) {
       const modelFile = inside.some((file) => file.startsWith(`${version}/model.`));
       if (!modelFile) {
         warnings.push(
