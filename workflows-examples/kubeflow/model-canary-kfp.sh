@@ -1,0 +1,65 @@
+#!/bin/sh
+# model-canary-kfp: runs `model-canary <command> [flags]` as a Kubeflow Pipelines step (component.yaml).
+#
+#   model-canary-kfp <report-file> <verdict-file> <image-file> <command> [--flag value ...]
+#
+# The report JSON (`--output json`) goes to <report-file>, its verdict and deployed image (registry/repo@sha256:...)
+# to the other two: KFP reads those as the step's outputs, also when the canary was rolled back, so the run shows why.
+#
+# Secrets stay out of the pipeline spec: each MODEL_CANARY_<KEY> variable below (set from a Kubernetes Secret, e.g.
+# with kfp.kubernetes.use_secret_as_env) becomes the flag --<key>.
+#
+# Exit code: the CLI's (0 promoted or planned, 1 error, 2 bad input, 3 rolled back, 4 inconclusive). With
+# `--fail-on-rollback false` among the flags, 3 and 4 exit 0 so the pipeline goes on and can branch on the verdict.
+set -eu
+
+if [ "$#" -lt 4 ]; then
+  echo "usage: model-canary-kfp <report-file> <verdict-file> <image-file> <command> [--flag value ...]" >&2
+  exit 2
+fi
+report_file=$1
+verdict_file=$2
+image_file=$3
+shift 3
+
+fail_on_rollback=true
+previous=
+for arg in "$@"; do
+  if [ "$previous" = "--fail-on-rollback" ]; then fail_on_rollback=$arg; fi
+  previous=$arg
+done
+
+for key in registry-username registry-password prometheus-token github-token grafana-token \
+  mlflow-token mlflow-username mlflow-password; do
+  variable="MODEL_CANARY_$(printf '%s' "$key" | tr 'a-z-' 'A-Z_')"
+  eval "value=\${$variable:-}"
+  if [ -n "$value" ]; then set -- "$@" "--$key" "$value"; fi
+done
+
+for file in "$report_file" "$verdict_file" "$image_file"; do mkdir -p "$(dirname "$file")"; done
+
+set +e
+model-canary "$@" --output json >"$report_file"
+code=$?
+set -e
+
+# Verdict and image from the report; a run that stopped before it had a report (bad input, an error) is `failed`.
+node -e '
+const fs = require("node:fs");
+const [reportFile, verdictFile, imageFile] = process.argv.slice(1);
+let report = {};
+try {
+  report = JSON.parse(fs.readFileSync(reportFile, "utf8"));
+} catch {
+  fs.writeFileSync(reportFile, "{}\n");
+}
+fs.writeFileSync(verdictFile, String(report.verdict ?? "failed"));
+fs.writeFileSync(imageFile, String(report.image ?? ""));
+process.stderr.write(`model-canary-kfp: verdict ${report.verdict ?? "failed"} ${report.image ?? ""}\n`);
+' "$report_file" "$verdict_file" "$image_file"
+
+if [ "$fail_on_rollback" = "false" ] && { [ "$code" -eq 3 ] || [ "$code" -eq 4 ]; }; then
+  echo "model-canary-kfp: exit code $code (rolled back or inconclusive) passes: --fail-on-rollback false" >&2
+  exit 0
+fi
+exit "$code"
