@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { type CommandResult, systemClock } from './commands/context.js';
 import { EXIT, exitCodeForError, runCommand } from './commands/run.js';
 import { buildConfig, ConfigError } from './core/config.js';
-import { COMMANDS, CONFIG_KEYS } from './core/config-schema.js';
+import { COMMANDS, CONFIG_KEYS, SECRET_KEYS } from './core/config-schema.js';
 import type { Logger } from './core/ports.js';
 import { readConfigFile } from './config-file.js';
 import { createServices, localRunInfo } from './wiring.js';
@@ -42,6 +42,19 @@ export function parseCli(argv: string[]): Record<string, string> {
   return command ? { ...flags, command } : flags;
 }
 
+/**
+ * Secrets may come as `MODEL_CANARY_<KEY>` variables (`MODEL_CANARY_MLFLOW_TOKEN`) instead of flags, so they stay out
+ * of the process list and of a pipeline's spec (a Kubeflow step sets them from a Kubernetes Secret).
+ */
+export function secretsFromEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const key of [...SECRET_KEYS, 'registry-username', 'mlflow-username']) {
+    const value = env[`MODEL_CANARY_${key.toUpperCase().replace(/-/g, '_')}`];
+    if (value) found[key] = value;
+  }
+  return found;
+}
+
 const stderrLogger: Logger = {
   info: (message) => process.stderr.write(`${message}\n`),
   warn: (message) => process.stderr.write(`warning: ${message}\n`),
@@ -62,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const flags = parseCli(argv);
     if (!flags.command) throw new ConfigError([`command: missing: ${USAGE.split('\n')[0]}`]);
-    const config = buildConfig(readConfigFile(flags.config), flags);
+    const config = buildConfig({ ...readConfigFile(flags.config), ...secretsFromEnvironment(process.env) }, flags);
     const services = createServices(config, { logger: stderrLogger, mask: () => undefined, run: localRunInfo() });
     const result = await runCommand({ config, logger: stderrLogger, clock: systemClock, cwd: process.cwd(), services });
     print(result, config.output === 'json');

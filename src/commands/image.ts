@@ -6,7 +6,7 @@ import { modelSourceBackend } from '../adapters/model-sources/index.js';
 import { createBuildBackends, registryAccess, type RegistryAccess } from '../adapters/registry/index.js';
 import { modelSourceLabels, provenanceFromLabels } from '../core/image-labels.js';
 import type { ModelProvenance } from '../core/model-source.js';
-import { servingLayoutWarnings } from '../core/serving-presets.js';
+import { resolveBaseImage, servingCommand, servingLayoutWarnings } from '../core/serving-presets.js';
 import { fetchModel, type FetchedModel } from '../engine/model-fetch.js';
 import type { RolloutConfig } from '../core/config.js';
 import { isDigest, parseImageRef, imageByDigest } from '../core/image-ref.js';
@@ -26,7 +26,17 @@ function buildAuth(config: RolloutConfig): BuildAuth | undefined {
   return { mode: method, username, password };
 }
 
-export function buildRequest(config: RolloutConfig): BuildRequest {
+/** `base-image` as a preset or an image: the image to build on, and what the preset sets on it (oci only). */
+function baseImageOf(config: RolloutConfig, modelName: string | undefined): Partial<BuildRequest> {
+  const { build } = config;
+  if (!build.baseImage) return {};
+  const { image, preset } = resolveBaseImage(build.baseImage);
+  if (!preset || build.builder !== 'oci') return { baseImage: image };
+  const cmd = servingCommand(preset, config.model ?? modelName ?? 'model');
+  return { baseImage: image, modelTarget: preset.modelTarget, env: preset.env, ...(cmd ? { cmd } : {}) };
+}
+
+export function buildRequest(config: RolloutConfig, modelName?: string): BuildRequest {
   const { build } = config;
   return {
     builder: build.builder,
@@ -38,7 +48,7 @@ export function buildRequest(config: RolloutConfig): BuildRequest {
     buildArgs: build.buildArgs,
     platforms: build.platforms,
     modelPath: build.modelPath,
-    baseImage: build.baseImage,
+    ...baseImageOf(config, modelName),
     modelName: config.model,
     source:
       process.env.GITHUB_SERVER_URL && process.env.GITHUB_REPOSITORY
@@ -84,13 +94,14 @@ export async function buildImage(context: CommandContext): Promise<ModelImage> {
       workDir,
       mask: services.mask,
     });
-    const request = buildRequest(config);
     const model = fetched?.provenance;
+    const request = buildRequest(config, model?.name);
     const built = await buildAndPush(
       model
         ? {
             ...request,
             modelPath: fetched.dir,
+            modelOrigin: model.uri,
             modelName: model.name,
             modelVersion: model.version,
             labels: { ...request.labels, ...modelSourceLabels(model) },

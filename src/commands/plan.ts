@@ -3,7 +3,20 @@ import { parseManifests } from '../core/manifests.js';
 import { buildPlan } from '../core/plan.js';
 import { planReport } from '../core/report.js';
 import { renderPlanMarkdown, renderPlanText } from '../core/render-plan.js';
-import { escapeText } from '../core/markdown.js';
+import { codeSpan, escapeText } from '../core/markdown.js';
+import { resolve } from 'node:path';
+import { listModelFiles } from '../adapters/model-files.js';
+import type { RolloutConfig } from '../core/config.js';
+import { displayUri } from '../core/model-source.js';
+import { resolveBaseImage, servingLayoutWarnings } from '../core/serving-presets.js';
+
+interface PlannedBuild {
+  builder: 'docker' | 'oci';
+  baseImage?: string;
+  preset?: string;
+  modelSource?: string;
+  modelPath?: string;
+}
 import { planGates } from '../core/plan-gates.js';
 import { promDuration } from '../core/duration.js';
 import type { CommandHandler } from './context.js';
@@ -12,6 +25,32 @@ import type { CommandHandler } from './context.js';
 function plannedImage(config: Parameters<CommandHandler>[0]['config']): string {
   if (config.image) return config.image;
   return `${config.build.registry}/${config.build.repository}@sha256:<digest of the build>`;
+}
+
+/** What `build` would do with the model, when no image is given: the builder, base image, preset and model. */
+async function plannedBuild(config: RolloutConfig, cwd: string): Promise<{ build?: PlannedBuild; warnings: string[] }> {
+  if (config.image || !config.build.registry) return { warnings: [] };
+  const { builder, baseImage, modelPath, modelSource } = config.build;
+  const base = baseImage ? resolveBaseImage(baseImage) : undefined;
+  const build: PlannedBuild = {
+    builder,
+    ...(base ? { baseImage: base.image } : {}),
+    ...(base?.preset ? { preset: base.preset.name } : {}),
+    ...(modelSource ? { modelSource: displayUri(modelSource) } : {}),
+    ...(modelPath ? { modelPath } : {}),
+  };
+  if (builder !== 'oci' || modelSource || !modelPath) return { build, warnings: [] };
+  const files = await listModelFiles(resolve(cwd, modelPath));
+  if (files === undefined) return { build, warnings: [`model-path ${modelPath} is not a directory: build would fail`] };
+  return { build, warnings: servingLayoutWarnings(baseImage, files) };
+}
+
+function buildLine(build: PlannedBuild): string {
+  const model = build.modelSource
+    ? `model ${build.modelSource} (fetched at build)`
+    : `model ${build.modelPath ?? 'from the Dockerfile'}`;
+  const base = build.baseImage ? ` on ${build.baseImage}${build.preset ? ` (preset ${build.preset})` : ''}` : '';
+  return `build: ${build.builder}, ${model}${base}`;
 }
 
 export const plan: CommandHandler = async ({ config, cwd, logger }) => {
@@ -25,6 +64,8 @@ export const plan: CommandHandler = async ({ config, cwd, logger }) => {
     router: config.router,
     steps: config.steps,
   });
+  const planned = await plannedBuild(config, cwd);
+  result.warnings.push(...planned.warnings);
   for (const warning of result.warnings) logger.warn(warning);
   const { target } = result;
   const traffic = config.analysis.expectedRps
@@ -45,10 +86,13 @@ export const plan: CommandHandler = async ({ config, cwd, logger }) => {
     },
     traffic,
   );
+  const line = planned.build ? buildLine(planned.build) : undefined;
   return {
-    report: { ...planReport(result), gatePlans: gates },
-    text: renderPlanText(result, gates),
-    markdown: renderPlanMarkdown(result, (text) => escapeText(text, 4000), gates),
+    report: { ...planReport(result), gatePlans: gates, ...(planned.build ? { build: planned.build } : {}) },
+    text: [line, renderPlanText(result, gates)].filter(Boolean).join('\n'),
+    markdown: [line && `- ${codeSpan(line)}\n`, renderPlanMarkdown(result, (text) => escapeText(text, 4000), gates)]
+      .filter(Boolean)
+      .join('\n'),
     exitCode: 0,
   };
 };

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { type Command, type ConfigFile, configFileSchema, SECRET_KEYS } from './config-schema.js';
 import { DEFAULT_GATES, type GateSpec } from './gate-config.js';
 import { parseModelSource } from './model-source.js';
+import { baseImageProblem } from './serving-presets.js';
 import type { RouterName } from './routers/index.js';
 
 export type { Command } from './config-schema.js';
@@ -177,6 +178,8 @@ function crossChecks(command: Command, s: ConfigFile): string[] {
     problems.push('builder: oci needs base-image (the serving image the model goes on)');
   }
   problems.push(...modelSourceChecks(s, builder));
+  const baseImage = s['base-image'] && baseImageProblem(s['base-image'].trim());
+  if (baseImage) problems.push(`base-image: ${baseImage}`);
   return problems;
 }
 

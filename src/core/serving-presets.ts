@@ -304,3 +304,10 @@ export function modelLayoutWarnings(preset: ServingPreset, files: string[]): str
   }
   return LAYOUT_CHECKS[preset.name](preset, paths);
 }
+
+/** The layout warnings for `base-image` as the user gave it: none when it is not a preset's image. */
+export function servingLayoutWarnings(baseImage: string | undefined, files: string[]): string[] {
+  if (!baseImage || baseImageProblem(baseImage.trim())) return [];
+  const { preset } = resolveBaseImage(baseImage);
+  return preset ? modelLayoutWarnings(preset, files) : [];
+}

@@ -30,10 +30,14 @@ export interface BuildRequest {
   labels?: Record<string, string>;
   // oci
   modelPath?: string;
+  /** What the image history names as the model's origin (a model-source), instead of the local modelPath. */
+  modelOrigin?: string;
   baseImage?: string;
   /** Where the model lands in the image (oci; default /mnt/models). */
   modelTarget?: string;
   env?: Record<string, string>;
+  /** The image's Cmd (a serving preset tells the server where the model is). */
+  cmd?: string[];
   compressionLevel?: number | 'auto';
   // provenance, as labels
   modelName?: string;

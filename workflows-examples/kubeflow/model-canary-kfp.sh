@@ -6,8 +6,9 @@
 # The report JSON (`--output json`) goes to <report-file>, its verdict and deployed image (registry/repo@sha256:...)
 # to the other two: KFP reads those as the step's outputs, also when the canary was rolled back, so the run shows why.
 #
-# Secrets stay out of the pipeline spec: each MODEL_CANARY_<KEY> variable below (set from a Kubernetes Secret, e.g.
-# with kfp.kubernetes.use_secret_as_env) becomes the flag --<key>.
+# Secrets stay out of the pipeline spec and the process list: the CLI reads MODEL_CANARY_<KEY> variables itself
+# (MODEL_CANARY_REGISTRY_PASSWORD, MODEL_CANARY_MLFLOW_TOKEN, ...), set from a Kubernetes Secret, e.g. with
+# kfp.kubernetes.use_secret_as_env.
 #
 # Exit code: the CLI's (0 promoted or planned, 1 error, 2 bad input, 3 rolled back, 4 inconclusive). With
 # `--fail-on-rollback false` among the flags, 3 and 4 exit 0 so the pipeline goes on and can branch on the verdict.
@@ -29,12 +30,6 @@ for arg in "$@"; do
   previous=$arg
 done
 
-for key in registry-username registry-password prometheus-token github-token grafana-token \
-  mlflow-token mlflow-username mlflow-password; do
-  variable="MODEL_CANARY_$(printf '%s' "$key" | tr 'a-z-' 'A-Z_')"
-  eval "value=\${$variable:-}"
-  if [ -n "$value" ]; then set -- "$@" "--$key" "$value"; fi
-done
 
 for file in "$report_file" "$verdict_file" "$image_file"; do mkdir -p "$(dirname "$file")"; done
 

@@ -15,6 +15,8 @@ export interface OciBuildRequest {
   /** Full reference of the serving image the model goes on, e.g. `myacr.azurecr.io/mlserver:1.6`. */
   baseImage: string;
   modelPath: string;
+  /** What the image history says the model came from (default modelPath; a download's temp dir would vary). */
+  modelOrigin?: string;
   /** Where the model lands in the image (default /mnt/models, where KServe looks). */
   modelTarget?: string;
   modelName?: string;
@@ -25,6 +27,8 @@ export interface OciBuildRequest {
   created: Date;
   labels?: Record<string, string>;
   env?: Record<string, string>;
+  /** The image's Cmd (arguments to the base's entrypoint), for servers that need to be told where the model is. */
+  cmd?: string[];
   /** Only these platforms of a multi-platform base (default: all). */
   platforms?: string[];
   compressionLevel?: number | 'auto';
@@ -219,11 +223,15 @@ class PushJob {
         ...inner,
         Labels: { ...(inner.Labels ?? {}), ...labels },
         Env: mergeEnv(inner.Env, this.request.env ?? {}),
+        ...(this.request.cmd ? { Cmd: this.request.cmd } : {}),
       },
       rootfs: { type: 'layers', diff_ids: [...config.rootfs.diff_ids, this.layer.diffId] },
       history: [
         ...(config.history ?? []),
-        { created, created_by: `model-canary: model files from ${this.request.modelPath} into ${target}` },
+        {
+          created,
+          created_by: `model-canary: model files from ${this.request.modelOrigin ?? this.request.modelPath} into ${target}`,
+        },
       ],
     };
   }
