@@ -6,7 +6,7 @@
 // (Bearer token for https://storage.azure.com/, needs x-ms-version), with the XML error body
 // `<Error><Code>..</Code><Message>..</Message></Error>` and the x-ms-error-code header.
 // Simplified: block blobs only, no snapshots/versions, no stored access policies (si), no IP ranges (sip), no
-// user delegation SAS, no conditional headers; anonymous access is always refused (404 ResourceNotFound, as for a
+// user delegation SAS, no conditional headers, no Retry-After on 503; anonymous access is always refused (404 ResourceNotFound, as for a
 // private container); a few error codes are the nearest documented ones rather than byte-exact.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -39,6 +39,8 @@ export interface FakeAzureBlob {
   pageSize: number;
   /** Bearer tokens for https://storage.azure.com/: whether the identity has a data-reader role. */
   bearerTokens: Map<string, { authorized: boolean }>;
+  /** Answer this many requests 503 ServerBusy before serving again. */
+  failNext: number;
   /** The next blob GET stops after this many body bytes (connection destroyed). */
   dropNextAfterBytes?: number;
   /** The next blob GET serves this byte offset flipped. */
@@ -70,6 +72,7 @@ export async function startFakeAzureBlob(options: { now?: () => Date } = {}): Pr
     url: '',
     requests: [],
     pageSize: 2,
+    failNext: 0,
     bearerTokens: new Map(),
     addAccount(account) {
       if (!keys.has(account)) keys.set(account, randomBytes(64).toString('base64'));
@@ -128,6 +131,10 @@ export async function startFakeAzureBlob(options: { now?: () => Date } = {}): Pr
     const range = (request.headers['x-ms-range'] as string | undefined) ?? request.headers.range;
     fake.requests.push({ method: request.method ?? '', account, container, blob, query, auth, range });
 
+    if (fake.failNext > 0) {
+      fake.failNext--;
+      return storageError(response, 503, 'ServerBusy', 'The server is currently unable to receive requests.');
+    }
     const isList = !blob && query.restype === 'container' && query.comp === 'list';
     if (!keys.has(account)) return storageError(response, 400, 'InvalidUri', `No account ${account}.`);
     const denied = authorize(request, query, auth, account, container, blob, isList ? 'l' : 'r');

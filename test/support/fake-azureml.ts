@@ -82,6 +82,8 @@ export interface FakeAzureMl {
   /** What tests pass as `getToken`: the fake's token for that audience; counts calls. */
   getToken: (resource: string) => Promise<string>;
   tokenRequests: string[];
+  /** Answer this many requests 503 ServiceUnavailable before serving again. */
+  failNext: number;
   /** A token AAD would issue to an identity with no role here: ARM answers 403 and storage 403. */
   issueUnauthorizedToken(audience: string): string;
   addWorkspaceModel(seed: WorkspaceModelSeed): { modelUri: string; account: string; container: string; prefix: string };
@@ -114,6 +116,7 @@ export async function startFakeAzureMl(): Promise<FakeAzureMl> {
     armToken: issue(ARM_AUDIENCE, true),
     storageToken: issue(STORAGE_AUDIENCE, true),
     tokenRequests: [],
+    failNext: 0,
     getToken: async (resource) => {
       fake.tokenRequests.push(resource);
       if (resource === ARM_AUDIENCE) return fake.armToken;
@@ -209,6 +212,10 @@ export async function startFakeAzureMl(): Promise<FakeAzureMl> {
         );
       }
       fake.requests.push({ method: request.method ?? '', path: url.pathname, query, body });
+      if (fake.failNext > 0) {
+        fake.failNext--;
+        return armError(response, 503, 'ServiceUnavailable', 'The service is temporarily unavailable.');
+      }
       try {
         route(request, response, url.pathname, query, body);
       } catch (error) {

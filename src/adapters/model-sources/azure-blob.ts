@@ -4,7 +4,8 @@
 import type { AxiosInstance } from 'axios';
 import { createHmac } from 'node:crypto';
 import { ModelSourceError } from '../../core/model-source.js';
-import { secretSafe } from '../registry/auth.js';
+import { isRetryableStatus } from '../registry/retry.js';
+import { sourceSafe } from './azureml-api.js';
 
 export const STORAGE_API_VERSION = '2023-11-03';
 /** The Azure AD audience of Blob Storage. */
@@ -191,11 +192,11 @@ export async function listBlobs(http: AxiosInstance, request: ListBlobsRequest):
     if (request.pageSize) query.set('maxresults', String(request.pageSize));
     if (marker) query.set('marker', marker);
     const url = `${container.url}?${query.toString()}${access.sas ? `&${access.sas}` : ''}`;
-    const response = await secretSafe(
+    const response = await sourceSafe(
       http.get<string>(url, {
         headers: { 'x-ms-version': STORAGE_API_VERSION, ...access.headers },
         responseType: 'text',
-        validateStatus: () => true,
+        validateStatus: (status) => !isRetryableStatus(status),
       }),
       (message) => `${source}: listing ${where} failed: ${message}`,
     );

@@ -4,6 +4,14 @@
 import type { AxiosInstance } from 'axios';
 import { ModelSourceError } from '../../core/model-source.js';
 import { secretSafe } from '../registry/auth.js';
+import { isRetryableStatus } from '../registry/retry.js';
+
+/** secretSafe (no request, so no token, in the error), as a ModelSourceError. */
+export function sourceSafe<T>(call: Promise<T>, describe: (message: string) => string): Promise<T> {
+  return secretSafe(call, describe).catch((error: Error) => {
+    throw new ModelSourceError(error.message);
+  });
+}
 
 export type TokenProvider = (resource: string) => Promise<string>;
 
@@ -68,29 +76,27 @@ function armErrorMessage(body: unknown): string {
 }
 
 export class AzureJsonClient {
+  /** `resource`: the Azure AD audience of every call, Azure Resource Manager's (the registry endpoints take it too). */
   constructor(
     private readonly http: AxiosInstance,
     private readonly tokens: AzureTokens,
     private readonly source: string,
+    private readonly resource: string,
   ) {}
 
-  async call<T>(
-    method: 'GET' | 'POST',
-    url: string,
-    resource: string,
-    context: CallContext,
-    body?: unknown,
-  ): Promise<T> {
-    const token = await this.tokens.get(resource);
-    const response = await secretSafe(
+  async call<T>(method: 'GET' | 'POST', url: string, context: CallContext, body?: unknown): Promise<T> {
+    const token = await this.tokens.get(this.resource);
+    const response = await sourceSafe(
       this.http.request({
         method,
         url,
         data: body,
         headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
-        validateStatus: () => true,
+        // Busy or throttled answers throw, so the instance's retries see them.
+        validateStatus: (status) => !isRetryableStatus(status),
       }),
-      (message) => `${this.source}: ${context.scope} is unreachable (${hostOf(url)}): ${message}`,
+      (message) =>
+        `${this.source}: ${context.scope} did not answer reading ${context.subject} (${hostOf(url)}): ${message}`,
     );
     if (response.status >= 200 && response.status < 300) return response.data as T;
     const code = armErrorCode(response.data);

@@ -4,7 +4,7 @@
 // List, Datastores - Get / List Secrets) and, for registries, what azure-ai-ml does (registry discovery, then
 // `datarefs` getBlobReferenceSAS on the registry's region endpoint, api-version 2021-10-01-dataplanepreview).
 import axios, { type AxiosInstance } from 'axios';
-import axiosRetry, { isNetworkError, isRetryableError } from 'axios-retry';
+import axiosRetry, { isNetworkError } from 'axios-retry';
 import {
   ModelSourceError,
   safeRelativePath,
@@ -12,6 +12,7 @@ import {
   type RemoteFile,
   type ResolvedModel,
 } from '../../core/model-source.js';
+import { isRetryableStatus } from '../registry/retry.js';
 import { ARM_RESOURCE, azureCliAccessToken, type CommandRunner } from '../registry/credentials.js';
 import {
   blobUrl,
@@ -41,6 +42,8 @@ export interface AzureMlOptions {
   subscription?: string;
   /** Azure Resource Manager (default https://management.azure.com). */
   armBaseUrl?: string;
+  /** The Azure AD audience of ARM and the registry endpoints (default https://management.azure.com/). */
+  armResource?: string;
   /** Registry discovery (default https://eastus.api.azureml.ms, as azure-ai-ml uses for the public cloud). */
   registryDiscoveryUrl?: string;
   /** A datastore's blob endpoint (default `https://<account>.blob.<endpoint suffix>`). */
@@ -107,9 +110,11 @@ export async function resolveAzureMl(ref: AzureMlRef, options: AzureMlOptions): 
   const source = `model-source ${ref.uri}`;
   const tokens = new AzureTokens(options.getToken, options.mask, source);
   const http = options.http ?? createHttp(options);
-  const api = new AzureJsonClient(http, tokens, source);
-  const resolver = ref.kind === 'azureml-workspace' ? workspaceModel : registryModel;
-  const { version, storage } = await resolver(ref, options, api, tokens);
+  const api = new AzureJsonClient(http, tokens, source, options.armResource ?? ARM_RESOURCE);
+  const { version, storage } =
+    ref.kind === 'azureml-workspace'
+      ? await workspaceModel(ref, options, api, tokens)
+      : await registryModel(ref, options, api, tokens);
   const blobs = await listBlobs(http, { ...storage, source, pageSize: options.listPageSize });
   const files = modelFiles(blobs, storage, source);
   if (files.length === 0) {
@@ -127,7 +132,8 @@ function createHttp(options: AzureMlOptions): AxiosInstance {
   axiosRetry(http, {
     retries: options.retries ?? 3,
     // listSecrets and datarefs are POSTs but read-only, so they are retried as GETs are.
-    retryCondition: (error) => isNetworkError(error) || isRetryableError(error) || error.response?.status === 429,
+    retryCondition: (error) =>
+      isNetworkError(error) || (error.response !== undefined && isRetryableStatus(error.response.status)),
     retryDelay: (attempt) => delay * 2 ** (attempt - 1),
   });
   return http;
@@ -196,14 +202,14 @@ async function modelVersion(
   const versions = `${modelsUrl}/${enc(ref.name)}/versions`;
   if (ref.version !== 'latest') {
     const subject = `model ${ref.name} version ${ref.version}`;
-    return api.call('GET', `${versions}/${enc(ref.version)}?api-version=${apiVersion}`, ARM_RESOURCE, {
+    return api.call('GET', `${versions}/${enc(ref.version)}?api-version=${apiVersion}`, {
       ...context,
       subject,
     });
   }
   const query = new URLSearchParams({ 'api-version': apiVersion, $orderBy: 'createdtime desc', $top: '1' });
   const subject = `model ${ref.name}`;
-  const page = await api.call<{ value?: ModelVersionResource[] }>('GET', `${versions}?${query}`, ARM_RESOURCE, {
+  const page = await api.call<{ value?: ModelVersionResource[] }>('GET', `${versions}?${query}`, {
     ...context,
     subject,
   });
@@ -221,12 +227,7 @@ async function datastoreStorage(
 ): Promise<ModelStorage> {
   const url = `${where.base}/datastores/${enc(where.name)}`;
   const context = { scope: where.scope, role: where.role, subject: `datastore ${where.name} (of ${where.subject})` };
-  const datastore = await api.call<DatastoreResource>(
-    'GET',
-    `${url}?api-version=${WORKSPACE_API_VERSION}`,
-    ARM_RESOURCE,
-    context,
-  );
+  const datastore = await api.call<DatastoreResource>('GET', `${url}?api-version=${WORKSPACE_API_VERSION}`, context);
   const properties = datastore.properties ?? {};
   const containerName = properties.containerName ?? properties.filesystem;
   if (
@@ -253,15 +254,10 @@ async function datastoreStorage(
   const credentialsType = properties.credentials?.credentialsType ?? 'None';
   if (credentialsType !== 'AccountKey' && credentialsType !== 'Sas') return bearerStorage(tokens, container, prefix);
 
-  const secrets = await api.call<DatastoreSecrets>(
-    'POST',
-    `${url}/listSecrets?api-version=${WORKSPACE_API_VERSION}`,
-    ARM_RESOURCE,
-    {
-      ...context,
-      role: `the AzureML Data Scientist role on workspace ${options.workspace} (it may list datastore secrets)`,
-    },
-  );
+  const secrets = await api.call<DatastoreSecrets>('POST', `${url}/listSecrets?api-version=${WORKSPACE_API_VERSION}`, {
+    ...context,
+    role: `the AzureML Data Scientist role on workspace ${options.workspace} (it may list datastore secrets)`,
+  });
   const roleHint = `the datastore's ${credentialsType === 'Sas' ? 'SAS token' : 'account key'} was refused: update datastore ${where.name}`;
   if (secrets.secretsType === 'AccountKey' && secrets.key) {
     options.mask?.(secrets.key);
@@ -290,18 +286,16 @@ async function bearerStorage(tokens: AzureTokens, container: BlobContainer, pref
 }
 
 async function registryModel(
-  ref: AzureMlRef,
+  ref: Extract<AzureMlRef, { kind: 'azureml-registry' }>,
   options: AzureMlOptions,
   api: AzureJsonClient,
   tokens: AzureTokens,
 ): Promise<Resolution> {
-  if (ref.kind !== 'azureml-registry') throw new Error('registryModel needs a registry reference');
   const { registry } = ref;
   const role = `the AzureML Registry User role on registry ${registry}`;
   const discovery = await api.call<RegistryDiscovery>(
     'GET',
     `${trimSlash(options.registryDiscoveryUrl ?? 'https://eastus.api.azureml.ms')}/registrymanagement/v1.0/registries/${enc(registry)}/discovery`,
-    ARM_RESOURCE,
     { scope: 'Azure ML registry discovery', subject: `registry ${registry}`, role },
   );
   const { subscriptionId, resourceGroup, primaryRegionResourceProviderUri: regionUri } = discovery;
@@ -323,7 +317,6 @@ async function registryModel(
   const reference = await api.call<BlobReferenceSas>(
     'POST',
     `${base}/datarefs/${enc(ref.name)}/versions/${enc(version)}?api-version=${REGISTRY_API_VERSION}`,
-    ARM_RESOURCE,
     { scope, subject: `storage access for ${subject}`, role },
     { assetId: `azureml://registries/${registry}/models/${ref.name}/versions/${version}`, blobUri: modelUri },
   );

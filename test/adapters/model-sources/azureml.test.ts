@@ -327,6 +327,27 @@ describe('Azure ML model resolver against fake Azure ML and Blob Storage', () =>
     expect(messages.length).toBeGreaterThan(5);
   });
 
+  it('retries a busy Azure ML and a busy Blob Storage, and says so when they stay busy', async () => {
+    fake.addWorkspaceModel({ ...WS, name: 'busy', version: '1', files: churnFiles });
+    fake.failNext = 2;
+    fake.blob.failNext = 1;
+    const model = await resolveAzureMl(ref('azureml:busy:1'), options({ retries: 2, retryDelayMs: 1 }));
+    expect(model.files).toHaveLength(5);
+    expect(fake.failNext + fake.blob.failNext).toBe(0);
+    fake.failNext = 5;
+    expect(
+      await expectFailure(resolveAzureMl(ref('azureml:busy:1'), options({ retries: 1, retryDelayMs: 1 }))),
+    ).toMatch(
+      /Azure ML workspace ws-churn \(resource group rg-ml\) did not answer reading model busy version 1 \(127\.0\.0\.1:\d+\): .*503/,
+    );
+    fake.failNext = 0;
+    fake.blob.failNext = 5;
+    expect(
+      await expectFailure(resolveAzureMl(ref('azureml:busy:1'), options({ retries: 1, retryDelayMs: 1 }))),
+    ).toMatch(/listing storage account st\w+, container azureml-blobstore-[-\w]+ failed: .*503/);
+    fake.blob.failNext = 0;
+  });
+
   it('the fake refuses what Azure refuses: no token, no api-version, an unknown api-version', async () => {
     const path = `/subscriptions/${WS.subscription}/resourceGroups/${WS.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${WS.workspace}/models/churn/versions/7`;
     const get = (query: string, headers: Record<string, string> = { Authorization: `Bearer ${fake.armToken}` }) =>
