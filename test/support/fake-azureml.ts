@@ -60,6 +60,8 @@ export interface ArmRequest {
 }
 
 interface ModelEntry {
+  /** As registered: lookups ignore case, answers carry this spelling. */
+  name: string;
   version: string;
   modelUri: string;
   createdAt: Date;
@@ -185,11 +187,11 @@ export async function startFakeAzureMl(): Promise<FakeAzureMl> {
   function addVersion(
     into: Map<string, ModelEntry[]>,
     key: string,
-    seed: { version: string; createdAt?: Date },
+    seed: { name: string; version: string; createdAt?: Date },
     modelUri: string,
   ): void {
     const versions = into.get(key) ?? [];
-    versions.push({ version: seed.version, modelUri, createdAt: seed.createdAt ?? new Date() });
+    versions.push({ name: seed.name, version: seed.version, modelUri, createdAt: seed.createdAt ?? new Date() });
     into.set(key, versions);
   }
 
@@ -371,16 +373,7 @@ export async function startFakeAzureMl(): Promise<FakeAzureMl> {
     const models = /^models\/([^/]+)\/versions(?:\/([^/]+))?$/i.exec(rest);
     if (models && method === 'GET') {
       const versions = workspaceModels.get(`${wsKey}/${models[1]!.toLowerCase()}`) ?? [];
-      return versionsAnswer(
-        response,
-        versions,
-        models[1]!,
-        models[2],
-        query,
-        `${id}/models/${models[1]}/versions`,
-        'workspaces',
-        path,
-      );
+      return versionsAnswer(response, versions, models[1]!, models[2], query, `${id}/models`, 'workspaces', path);
     }
     const datastore = /^datastores\/([^/]+)(\/listSecrets)?$/i.exec(rest);
     if (datastore) {
@@ -433,16 +426,7 @@ export async function startFakeAzureMl(): Promise<FakeAzureMl> {
     const models = /^models\/([^/]+)\/versions(?:\/([^/]+))?$/i.exec(rest);
     if (models && method === 'GET') {
       const versions = registryModels.get(`${registryName}/${models[1]}`) ?? [];
-      return versionsAnswer(
-        response,
-        versions,
-        models[1]!,
-        models[2],
-        query,
-        `${id}/models/${models[1]}/versions`,
-        'registries',
-        path,
-      );
+      return versionsAnswer(response, versions, models[1]!, models[2], query, `${id}/models`, 'registries', path);
     }
     const dataref = /^datarefs\/([^/]+)\/versions\/([^/]+)$/i.exec(rest);
     if (dataref && method === 'POST') {
@@ -481,7 +465,7 @@ export async function startFakeAzureMl(): Promise<FakeAzureMl> {
     requestPath: string,
   ): void {
     const resource = (entry: ModelEntry) => ({
-      id: `${collectionId}/${entry.version}`,
+      id: `${collectionId}/${entry.name}/versions/${entry.version}`,
       name: entry.version,
       type: `Microsoft.MachineLearningServices/${parent}/models/versions`,
       properties: { modelUri: entry.modelUri, modelType: 'custom_model', isArchived: false, stage: 'Development' },

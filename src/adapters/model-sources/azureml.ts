@@ -65,6 +65,9 @@ export function azureCliTokenProvider(run: CommandRunner, tenant?: string): Toke
 }
 
 interface ModelVersionResource {
+  /** `.../models/<name>/versions/<version>`: the registered spelling of the name (ARM names ignore case). */
+  id?: string;
+  /** The version. */
   name?: string;
   properties?: { modelUri?: string; path?: string };
 }
@@ -111,7 +114,7 @@ export async function resolveAzureMl(ref: AzureMlRef, options: AzureMlOptions): 
   const tokens = new AzureTokens(options.getToken, options.mask, source);
   const http = options.http ?? createHttp(options);
   const api = new AzureJsonClient(http, tokens, source, options.armResource ?? ARM_RESOURCE);
-  const { version, storage } =
+  const { name, version, storage } =
     ref.kind === 'azureml-workspace'
       ? await workspaceModel(ref, options, api, tokens)
       : await registryModel(ref, options, api, tokens);
@@ -119,11 +122,11 @@ export async function resolveAzureMl(ref: AzureMlRef, options: AzureMlOptions): 
   const files = modelFiles(blobs, storage, source);
   if (files.length === 0) {
     throw new ModelSourceError(
-      `${source}: model ${ref.name} version ${version} has no files under '${storage.prefix}' in storage account ` +
+      `${source}: model ${name} version ${version} has no files under '${storage.prefix}' in storage account ` +
         `${storage.container.account}, container ${storage.container.container}: register the model again with its files`,
     );
   }
-  return { source: ref, name: ref.name, version, files };
+  return { source: ref, name, version, files };
 }
 
 function createHttp(options: AzureMlOptions): AxiosInstance {
@@ -139,7 +142,13 @@ function createHttp(options: AzureMlOptions): AxiosInstance {
   return http;
 }
 
-type Resolution = { version: string; storage: ModelStorage };
+type Resolution = { name: string; version: string; storage: ModelStorage };
+
+/** The registered name and version of a model version resource. */
+function registered(model: ModelVersionResource, ref: AzureMlRef): { name: string; version: string } {
+  const name = /\/models\/([^/]+)\/versions\/[^/]+$/i.exec(model.id ?? '')?.[1];
+  return { name: name ? decodeURIComponent(name) : ref.name, version: model.name ?? ref.version };
+}
 
 async function workspaceModel(
   ref: AzureMlRef,
@@ -169,21 +178,23 @@ async function workspaceModel(
   const scope = `Azure ML workspace ${workspace} (resource group ${resourceGroup})`;
   const role = `the AzureML Data Scientist role (or Reader) on workspace ${workspace}`;
   const model = await modelVersion(api, `${base}/models`, WORKSPACE_API_VERSION, ref, { scope, role });
-  const version = model.name ?? ref.version;
+  const { name, version } = registered(model, ref);
   const modelUri = model.properties?.modelUri ?? model.properties?.path ?? '';
-  const subject = `model ${ref.name} version ${version}`;
+  const subject = `model ${name} version ${version}`;
 
   const datastore = /^azureml:\/\/(?:.*\/)?datastores\/([^/]+)\/paths\/(.*)$/.exec(modelUri);
   if (datastore) {
-    const [, name, path] = datastore as unknown as [string, string, string];
+    const [, datastoreName, path] = datastore as unknown as [string, string, string];
+    const where = { base, scope, role, name: datastoreName, path, subject };
     return {
+      name,
       version,
-      storage: await datastoreStorage(api, tokens, options, { base, scope, role, name, path, subject }),
+      storage: await datastoreStorage(api, tokens, options, where),
     };
   }
   const blob = parseBlobUrl(modelUri);
   if (blob && /^https?:/.test(modelUri)) {
-    return { version, storage: await bearerStorage(tokens, blob.container, blob.path) };
+    return { name, version, storage: await bearerStorage(tokens, blob.container, blob.path) };
   }
   throw new ModelSourceError(
     `model-source ${ref.uri}: ${subject} is stored at '${modelUri}', which model-canary cannot list: ` +
@@ -307,24 +318,25 @@ async function registryModel(
     `/providers/Microsoft.MachineLearningServices/registries/${enc(registry)}`;
   const scope = `Azure ML registry ${registry}`;
   const model = await modelVersion(api, `${base}/models`, REGISTRY_API_VERSION, ref, { scope, role });
-  const version = model.name ?? ref.version;
+  const { name, version } = registered(model, ref);
   const modelUri = model.properties?.modelUri ?? model.properties?.path ?? '';
-  const subject = `model ${ref.name} version ${version}`;
+  const subject = `model ${name} version ${version}`;
   const blob = parseBlobUrl(modelUri);
   if (!blob || !/^https?:/.test(modelUri)) {
     throw new ModelSourceError(`model-source ${ref.uri}: ${subject} has no blob storage URI in registry ${registry}`);
   }
   const reference = await api.call<BlobReferenceSas>(
     'POST',
-    `${base}/datarefs/${enc(ref.name)}/versions/${enc(version)}?api-version=${REGISTRY_API_VERSION}`,
+    `${base}/datarefs/${enc(name)}/versions/${enc(version)}?api-version=${REGISTRY_API_VERSION}`,
     { scope, subject: `storage access for ${subject}`, role },
-    { assetId: `azureml://registries/${registry}/models/${ref.name}/versions/${version}`, blobUri: modelUri },
+    { assetId: `azureml://registries/${registry}/models/${name}/versions/${version}`, blobUri: modelUri },
   );
   const sasUri = reference.blobReferenceForConsumption?.credential?.sasUri;
-  if (!sasUri) return { version, storage: await bearerStorage(tokens, blob.container, blob.path) };
+  if (!sasUri) return { name, version, storage: await bearerStorage(tokens, blob.container, blob.path) };
   const sas = new URL(sasUri).search.replace(/^\?/, '');
   maskSas(sas, options.mask);
   return {
+    name,
     version,
     storage: {
       container: blob.container,

@@ -186,6 +186,7 @@ describe('Azure ML model resolver against fake Azure ML and Blob Storage', () =>
     });
     const model = await resolveAzureMl(ref('azureml:ranker:latest'), options());
     expect(model.version).toBe('12');
+    expect((await resolveAzureMl(ref('azureml:RANKER:3'), options())).name).toBe('ranker');
     expect(model.files[0]!.size).toBe(3);
     expect(fake.requests[0]!.query).toMatchObject({ $orderBy: 'createdtime desc', $top: '1' });
   });
