@@ -88,6 +88,13 @@ export interface FakeAzureMl {
   failNext: number;
   /** A token AAD would issue to an identity with no role here: ARM answers 403 and storage 403. */
   issueUnauthorizedToken(audience: string): string;
+  /** The resolver options that point at this fake (endpoints and getToken); add the workspace inputs. */
+  resolverOptions(): {
+    armBaseUrl: string;
+    registryDiscoveryUrl: string;
+    blobEndpoint: (account: string) => string;
+    getToken: (resource: string) => Promise<string>;
+  };
   addWorkspaceModel(seed: WorkspaceModelSeed): { modelUri: string; account: string; container: string; prefix: string };
   addRegistryModel(seed: RegistryModelSeed): { modelUri: string; account: string; container: string; prefix: string };
   close(): Promise<void>;
@@ -126,6 +133,12 @@ export async function startFakeAzureMl(): Promise<FakeAzureMl> {
       throw new Error(`AADSTS500011: The resource principal named ${resource} was not found`);
     },
     issueUnauthorizedToken: (audience) => issue(audience, false),
+    resolverOptions: () => ({
+      armBaseUrl: fake.url,
+      registryDiscoveryUrl: fake.url,
+      blobEndpoint: (account) => `${blob.url}/${account}`,
+      getToken: fake.getToken,
+    }),
     addWorkspaceModel(seed) {
       const wsKey = [seed.subscription, seed.resourceGroup, seed.workspace].join('/').toLowerCase();
       workspaces.add(wsKey);

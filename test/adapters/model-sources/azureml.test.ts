@@ -59,12 +59,9 @@ describe('Azure ML model resolver against fake Azure ML and Blob Storage', () =>
   });
 
   const options = (overrides: Partial<AzureMlOptions> = {}): AzureMlOptions => ({
-    getToken: fake.getToken,
     mask: (secret) => masked.push(secret),
     ...WS,
-    armBaseUrl: fake.url,
-    registryDiscoveryUrl: fake.url,
-    blobEndpoint: (account) => `${fake.blob.url}/${account}`,
+    ...fake.resolverOptions(),
     retries: 0,
     ...overrides,
   });
@@ -130,6 +127,24 @@ describe('Azure ML model resolver against fake Azure ML and Blob Storage', () =>
     expect(rest.status).toBe(206);
     expect(rest.headers['content-range']).toBe(`bytes 100-${big.size! - 1}/${big.size}`);
     expect(Buffer.from(rest.data).equals(churnFiles['model.pkl']!.subarray(100))).toBe(true);
+  });
+
+  it('the fake storage can drop a download mid-file and serve a flipped byte, for the downloader tests', async () => {
+    fake.addWorkspaceModel({ ...WS, name: 'faulty', version: '1', files: churnFiles });
+    const model = await resolveAzureMl(ref('azureml:faulty:1'), options());
+    const big = model.files.find((file) => file.path === 'model.pkl')!;
+    fake.blob.dropNextAfterBytes = 1000;
+    const dropped = await axios.get<ArrayBuffer>(big.url, { headers: big.headers, responseType: 'arraybuffer' }).then(
+      () => 'completed',
+      (error: Error) => error.message,
+    );
+    expect(dropped).not.toBe('completed');
+    fake.blob.corruptNextAt = 10;
+    const corrupt = await axios.get<ArrayBuffer>(big.url, { headers: big.headers, responseType: 'arraybuffer' });
+    expect(Buffer.from(corrupt.data).length).toBe(big.size);
+    expect(md5(Buffer.from(corrupt.data))).not.toBe(big.hash?.hex);
+    const clean = await axios.get<ArrayBuffer>(big.url, { headers: big.headers, responseType: 'arraybuffer' });
+    expect(md5(Buffer.from(clean.data))).toBe(big.hash?.hex);
   });
 
   it('resolves a registry model through registry discovery and the registry SAS (datarefs)', async () => {
