@@ -27,6 +27,7 @@ const REGISTRY_API_VERSIONS = ['2021-10-01-dataplanepreview'];
 const LIST_PAGE = 1;
 
 export type DatastoreCredentials = 'AccountKey' | 'Sas' | 'None';
+export type DatastoreType = 'AzureBlob' | 'AzureDataLakeGen2' | 'AzureFile';
 
 export interface WorkspaceModelSeed {
   subscription: string;
@@ -36,7 +37,7 @@ export interface WorkspaceModelSeed {
   version: string;
   files: Record<string, Buffer>;
   /** Datastore holding the files (default workspaceblobstore with an account key). */
-  datastore?: { name?: string; credentials?: DatastoreCredentials };
+  datastore?: { name?: string; credentials?: DatastoreCredentials; type?: DatastoreType };
   /** The model is its one file (modelUri names the blob) rather than a folder. */
   asFile?: boolean;
   /** Files stored without Content-MD5 (as block uploads of big files often are). */
@@ -72,6 +73,7 @@ interface Datastore {
   account: string;
   container: string;
   credentials: DatastoreCredentials;
+  type: DatastoreType;
 }
 
 export interface FakeAzureMl {
@@ -153,6 +155,7 @@ export async function startFakeAzureMl(): Promise<FakeAzureMl> {
             .slice(0, 12)}${randomBytes(3).toString('hex')}`,
           container: `azureml-blobstore-${randomUUID()}`,
           credentials: seed.datastore?.credentials ?? 'AccountKey',
+          type: seed.datastore?.type ?? 'AzureBlob',
         });
       }
       const store = datastores.get(dsKey)!;
@@ -399,9 +402,14 @@ export async function startFakeAzureMl(): Promise<FakeAzureMl> {
           name: store.name,
           type: 'Microsoft.MachineLearningServices/workspaces/datastores',
           properties: {
-            datastoreType: 'AzureBlob',
+            datastoreType: store.type,
             accountName: store.account,
-            containerName: store.container,
+            // Data Lake Gen2 datastores name a filesystem, File datastores a share.
+            ...{
+              AzureBlob: { containerName: store.container },
+              AzureDataLakeGen2: { filesystem: store.container },
+              AzureFile: { fileShareName: store.container },
+            }[store.type],
             endpoint: 'core.windows.net',
             protocol: 'https',
             serviceDataAccessAuthIdentity: 'None',

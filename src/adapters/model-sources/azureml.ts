@@ -185,7 +185,7 @@ async function workspaceModel(
   const datastore = /^azureml:\/\/(?:.*\/)?datastores\/([^/]+)\/paths\/(.*)$/.exec(modelUri);
   if (datastore) {
     const [, datastoreName, path] = datastore as unknown as [string, string, string];
-    const where = { base, scope, role, name: datastoreName, path, subject };
+    const where = { source: `model-source ${ref.uri}`, base, scope, role, name: datastoreName, path, subject };
     return {
       name,
       version,
@@ -234,7 +234,7 @@ async function datastoreStorage(
   api: AzureJsonClient,
   tokens: AzureTokens,
   options: AzureMlOptions,
-  where: { base: string; scope: string; role: string; name: string; path: string; subject: string },
+  where: { source: string; base: string; scope: string; role: string; name: string; path: string; subject: string },
 ): Promise<ModelStorage> {
   const url = `${where.base}/datastores/${enc(where.name)}`;
   const context = { scope: where.scope, role: where.role, subject: `datastore ${where.name} (of ${where.subject})` };
@@ -247,7 +247,7 @@ async function datastoreStorage(
     !containerName
   ) {
     throw new ModelSourceError(
-      `${where.subject}: datastore ${where.name} is of type ${properties.datastoreType ?? 'unknown'}; ` +
+      `${where.source}: ${where.subject} is in datastore ${where.name} of type ${properties.datastoreType ?? 'unknown'}; ` +
         'model-canary reads models from Azure Blob and Data Lake Gen2 datastores only',
     );
   }
@@ -282,7 +282,9 @@ async function datastoreStorage(
     maskSas(sas, options.mask);
     return { container, prefix, access: { sas, headers: {} }, roleHint };
   }
-  throw new ModelSourceError(`${where.subject}: datastore ${where.name} returned no ${credentialsType} secret`);
+  throw new ModelSourceError(
+    `${where.source}: datastore ${where.name} (of ${where.subject}) returned no ${credentialsType} secret`,
+  );
 }
 
 /** Identity-based storage: the caller's own Azure AD token for Storage, which needs a data role on the account. */

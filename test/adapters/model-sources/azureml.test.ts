@@ -249,6 +249,18 @@ describe('Azure ML model resolver against fake Azure ML and Blob Storage', () =>
     expect(Buffer.from(response.data).equals(churnFiles[identity.files[0]!.path]!)).toBe(true);
   });
 
+  it('reads Data Lake Gen2 datastores through their blob endpoint, and refuses File datastores by name', async () => {
+    const lake = { name: 'lake', credentials: 'None' as const, type: 'AzureDataLakeGen2' as const };
+    fake.addWorkspaceModel({ ...WS, name: 'lake-model', version: '1', files: churnFiles, datastore: lake });
+    expect((await resolveAzureMl(ref('azureml:lake-model:1'), options())).files).toHaveLength(5);
+    const share = { name: 'share', type: 'AzureFile' as const };
+    fake.addWorkspaceModel({ ...WS, name: 'share-model', version: '1', files: churnFiles, datastore: share });
+    expect(await expectFailure(resolveAzureMl(ref('azureml:share-model:1'), options()))).toBe(
+      'model-source azureml:share-model:1: model share-model version 1 is in datastore share of type AzureFile; ' +
+        'model-canary reads models from Azure Blob and Data Lake Gen2 datastores only',
+    );
+  });
+
   it('says which workspace has no such model version (ARM 404), and which registry', async () => {
     fake.addWorkspaceModel({ ...WS, name: 'churn-nf', version: '7', files: churnFiles });
     expect(await expectFailure(resolveAzureMl(ref('azureml:churn-nf:9'), options()))).toMatch(
