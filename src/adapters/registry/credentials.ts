@@ -48,22 +48,32 @@ export async function registryCredentials(options: CredentialOptions): Promise<R
   }
 }
 
-/** Azure CLI's token for Azure Resource Manager: the audience ACR's /oauth2/exchange accepts. */
-export async function azureCliAccessToken(run: CommandRunner, tenant?: string): Promise<string> {
-  const args = ['account', 'get-access-token', '--resource', 'https://management.azure.com/', '--output', 'json'];
+export const ARM_RESOURCE = 'https://management.azure.com/';
+
+/**
+ * Azure CLI's token (as after azure/login) for `resource`: by default Azure Resource Manager, the audience ACR's
+ * /oauth2/exchange accepts. `purpose` names the input the token is for in errors.
+ */
+export async function azureCliAccessToken(
+  run: CommandRunner,
+  tenant?: string,
+  resource: string = ARM_RESOURCE,
+  purpose = 'registry-auth azure',
+): Promise<string> {
+  const args = ['account', 'get-access-token', '--resource', resource, '--output', 'json'];
   if (tenant) args.push('--tenant', tenant);
   let output: string;
   try {
     output = await run('az', args);
   } catch (error) {
     throw new Error(
-      `registry-auth azure: 'az account get-access-token' failed (${(error as Error).message.split('\n')[0]}): ` +
+      `${purpose}: 'az account get-access-token --resource ${resource}' failed (${(error as Error).message.split('\n')[0]}): ` +
         'run azure/login before this step, or pass an Azure AD token',
       { cause: error },
     );
   }
   const token = (JSON.parse(output) as { accessToken?: string }).accessToken;
-  if (!token) throw new Error("registry-auth azure: 'az account get-access-token' returned no accessToken");
+  if (!token) throw new Error(`${purpose}: 'az account get-access-token' returned no accessToken`);
   return token;
 }
 
