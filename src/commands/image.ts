@@ -13,18 +13,12 @@ import { isDigest, parseImageRef, imageByDigest } from '../core/image-ref.js';
 import type { BuiltImage } from '../core/ports.js';
 import {
   buildAndPush,
+  buildAuth,
   DEFAULT_DOCKER_MODEL_DIR,
-  type BuildAuth,
   type BuildRequest,
   type ModelContent,
 } from '../engine/build.js';
 import type { CommandContext } from './context.js';
-
-function buildAuth(config: RolloutConfig): BuildAuth | undefined {
-  const { method, username, password } = config.registryAuth;
-  if (method === 'none') return undefined;
-  return { mode: method, username, password };
-}
 
 /** `base-image` as a preset or an image: the image to build on, and what the preset sets on it (oci only). */
 function baseImageOf(config: RolloutConfig, modelName: string | undefined): Partial<BuildRequest> {

@@ -1,6 +1,7 @@
 // `build`: build the model image with the chosen builder, push it, then add the tags to that digest.
 // The rest of the pipeline deploys the digest, never a tag. Dry run builds nothing remote and says what it would do.
 import { imageByDigest, isValidRepository, isValidTag } from '../core/image-ref.js';
+import type { RolloutConfig } from '../core/config.js';
 import type { BuiltImage, Clock, Logger } from '../core/ports.js';
 
 export type BuilderKind = 'docker' | 'oci';
@@ -12,6 +13,13 @@ export interface BuildAuth {
   /** An Azure AD access token (mode azure) or a registry token used as password (mode basic). */
   token?: string;
   tenant?: string;
+}
+
+/** The registry credentials of the config, as the builders take them (none: anonymous). */
+export function buildAuth(config: Pick<RolloutConfig, 'registryAuth'>): BuildAuth | undefined {
+  const { method, username, password } = config.registryAuth;
+  if (method === 'none') return undefined;
+  return { mode: method, username, password };
 }
 
 export interface BuildRequest {
