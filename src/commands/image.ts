@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { modelSourceBackend } from '../adapters/model-sources/index.js';
-import { createBuildBackends, registryAccess, type RegistryAccess } from '../adapters/registry/index.js';
+import { createBuildBackends, registryAccess } from '../adapters/registry/index.js';
 import { modelSourceLabels, provenanceFromLabels } from '../core/image-labels.js';
 import type { ModelProvenance } from '../core/model-source.js';
 import { resolveBaseImage, servingCommand, servingLayoutWarnings } from '../core/serving-presets.js';
@@ -126,35 +126,44 @@ function pathProvenance(config: RolloutConfig, built: BuiltImage & { model?: Mod
 }
 
 /** `image` by digest as given, a tag resolved to its digest, or a fresh build; with the model it holds if known. */
-export async function imageToDeploy(
-  context: CommandContext,
-): Promise<{ image: string; modelSource?: ModelProvenance }> {
+export async function imageToDeploy(context: CommandContext): Promise<{ image: string; modelSource?: ModelProvenance }> {
   const { config, logger, services } = context;
   if (!config.image) {
     const built = await buildImage(context);
     return { image: built.image, modelSource: built.modelSource };
   }
   const ref = parseImageRef(config.image);
-  const access = await registryAccess({
-    registry: ref.registry,
-    auth: ref.registry === config.build.registry ? buildAuth(config) : undefined,
-    mask: services.mask,
-  });
   let image = config.image;
   if (!(ref.digest && isDigest(ref.digest))) {
+    const access = await registryAccess({ registry: ref.registry, auth: authFor(config, ref.registry), mask: services.mask });
     const digest = await access.resolver.resolveDigest(config.image);
     logger.info(`${config.image} resolved to ${digest}`);
     image = imageByDigest(ref.registry, ref.repository, digest);
   }
-  return { image, modelSource: await labelledModel(access, image, logger) };
+  return { image, modelSource: await labelledModel(context, image) };
 }
 
-/** An image model-canary built says which model it holds in its labels; any other image simply has none. */
-async function labelledModel(access: RegistryAccess, image: string, logger: CommandContext['logger']) {
+/** The build's credentials go only to the build's registry. */
+const authFor = (config: RolloutConfig, registry: string) =>
+  registry === config.build.registry ? buildAuth(config) : undefined;
+
+/**
+ * An image model-canary built says which model it holds in its labels. Best effort, one try: an image from
+ * elsewhere, or a registry this job cannot read, just has no model shown.
+ */
+async function labelledModel(context: CommandContext, image: string): Promise<ModelProvenance | undefined> {
+  const { config, logger, services } = context;
   try {
+    const { registry } = parseImageRef(image);
+    const access = await registryAccess({
+      registry,
+      auth: authFor(config, registry),
+      mask: services.mask,
+      client: { retry: { retries: 0 }, timeoutMs: 10_000 },
+    });
     return provenanceFromLabels(await access.resolver.imageLabels(image));
   } catch (error) {
-    logger.debug(`could not read the labels of ${image}: ${(error as Error).message}`);
+    logger.debug(`no model labels read from ${image}: ${(error as Error).message}`);
     return undefined;
   }
 }
