@@ -76,6 +76,8 @@ export interface Faults {
   /** Cut the connection after this many body bytes of a response; `dropEveryTime` for every response. */
   dropAfterBytes?: number;
   dropEveryTime?: boolean;
+  /** At that point stop sending but keep the connection open (a stalled server), instead of cutting it. */
+  stall?: boolean;
   /** Serve a wrong byte at this absolute offset (in every response that covers it, or the first `wrongByteTimes`). */
   wrongByteAt?: number;
   wrongByteTimes?: number;
@@ -84,6 +86,8 @@ export interface Faults {
   /** Answer `failStatus` to the first `failFirst` requests (HEAD included). */
   failFirst?: number;
   failStatus?: number;
+  /** Wait this long before answering each request (so concurrent downloads overlap visibly). */
+  delayMs?: number;
 }
 
 export interface ArtifactOptions {
@@ -113,6 +117,8 @@ export interface ArtifactServer {
   add(path: string, content: Content, options?: ArtifactOptions): void;
   faults: Faults;
   requests: SeenRequest[];
+  /** The most response bodies streaming at once (concurrency the client really used). */
+  maxInFlight(): number;
   /** The requests that carried a Range header. */
   rangeRequests(): SeenRequest[];
   reset(): void;
@@ -122,9 +128,17 @@ export interface ArtifactServer {
 export async function startArtifactServer(): Promise<ArtifactServer> {
   const artifacts = new Map<string, { content: Content; options: ArtifactOptions }>();
   const requests: SeenRequest[] = [];
-  const state: { faults: Faults; dropped: number; wrongBytes: number } = { faults: {}, dropped: 0, wrongBytes: 0 };
+  const state = { faults: {} as Faults, dropped: 0, wrongBytes: 0, inFlight: 0, maxInFlight: 0 };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    state.maxInFlight = Math.max(state.maxInFlight, ++state.inFlight);
+    res.once('close', () => state.inFlight--);
+    const delay = state.faults.delayMs;
+    if (delay) setTimeout(() => respond(req, res), delay);
+    else respond(req, res);
+  };
+
+  const respond = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://artifacts');
     const seen: SeenRequest = {
       method: req.method ?? 'GET',
@@ -207,7 +221,10 @@ export async function startArtifactServer(): Promise<ArtifactServer> {
         : undefined;
     let sent = 0;
     let corrupted = false;
+    let cut = false;
     body.on('data', (data: Buffer) => {
+      // A destroyed stream may still hand over the chunks it had buffered.
+      if (cut) return;
       let chunk = data;
       const at = start + sent;
       if (corrupt !== undefined && corrupt >= at && corrupt < at + chunk.length) {
@@ -217,9 +234,10 @@ export async function startArtifactServer(): Promise<ArtifactServer> {
         corrupted = true;
       }
       if (dropAt !== undefined && sent + chunk.length >= dropAt) {
+        cut = true;
         body.destroy();
         state.dropped++;
-        res.write(chunk.subarray(0, dropAt - sent), () => res.socket?.destroy());
+        res.write(chunk.subarray(0, dropAt - sent), () => (faults.stall ? undefined : res.socket?.destroy()));
         return;
       }
       sent += chunk.length;
@@ -248,12 +266,14 @@ export async function startArtifactServer(): Promise<ArtifactServer> {
       state.wrongBytes = 0;
     },
     requests,
+    maxInFlight: () => state.maxInFlight,
     rangeRequests: () => requests.filter((request) => request.range !== undefined),
     reset: () => {
       requests.length = 0;
       state.faults = {};
       state.dropped = 0;
       state.wrongBytes = 0;
+      state.maxInFlight = 0;
     },
     stop: () =>
       new Promise((resolve) => {

@@ -1,10 +1,10 @@
 // Opening the bytes of one remote file from an offset: a GET with Range / If-Range, or the resolver's own `open`.
 // The answer says whether the bytes start at the offset asked for or at zero (a 200 to a Range means start over).
 import type { IncomingMessage } from 'node:http';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { displayUri, type RemoteFile } from '../../core/model-source.js';
 import { isRetryableStatus } from '../registry/retry.js';
-import { httpGet, IdleTimeoutError } from './http-get.js';
+import { httpGet } from './http-get.js';
 
 export interface OpenedBody {
   stream: Readable | NodeJS.ReadableStream;
@@ -54,7 +54,7 @@ export async function openBody(
   validator: string | undefined,
   options: { timeoutMs: number; signal: AbortSignal },
 ): Promise<OpenedBody> {
-  if (file.open) return openWithResolver(file, start, options.timeoutMs);
+  if (file.open) return openWithResolver(file, start);
   const headers: Record<string, string> = { ...file.headers };
   if (start > 0) {
     headers.Range = `bytes=${start}-`;
@@ -95,7 +95,7 @@ function validatorOf(response: IncomingMessage): { validator?: string } {
   return lastModified ? { validator: lastModified } : {};
 }
 
-async function openWithResolver(file: RemoteFile, start: number, timeoutMs: number): Promise<OpenedBody> {
+async function openWithResolver(file: RemoteFile, start: number): Promise<OpenedBody> {
   let stream: NodeJS.ReadableStream;
   try {
     stream = await file.open!(start);
@@ -104,32 +104,5 @@ async function openWithResolver(file: RemoteFile, start: number, timeoutMs: numb
     const message = (error as Error).message;
     throw new AttemptFailure(message, status !== undefined && !isRetryableStatus(status), { cause: error });
   }
-  const guarded = (stream as Readable).pipe(idleGuard(timeoutMs));
-  (stream as Readable).on('error', (error) => guarded.destroy(error));
-  return { stream: guarded, fromZero: start === 0, total: file.size };
-}
-
-/** Fails a stream that delivers nothing for `ms` (a socket the resolver opened, beyond our own timeout). */
-function idleGuard(ms: number): Transform {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      arm();
-      callback(null, chunk);
-    },
-    flush(callback) {
-      clearTimeout(timer);
-      callback();
-    },
-    destroy(error, callback) {
-      clearTimeout(timer);
-      callback(error);
-    },
-  });
-  const arm = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(() => guard.destroy(new IdleTimeoutError(`no data for ${ms} ms`)), ms);
-  };
-  arm();
-  return guard;
+  return { stream, fromZero: start === 0, total: file.size };
 }

@@ -3,10 +3,11 @@
 // checked at the end. Archives marked `unpack` are unpacked and give their files instead.
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { displayUri, ModelSourceError, safeRelativePath, type RemoteFile } from '../../core/model-source.js';
 import { isNetworkError, retryDelayMs, type RetryPolicy } from '../registry/retry.js';
 import { AttemptFailure, openBody } from './body.js';
+import { IdleTimeoutError } from './http-get.js';
 import { PartFile } from './part-file.js';
 import { unpackArchive } from './unpack.js';
 
@@ -103,6 +104,7 @@ async function fill(
 ): Promise<{ size: number; sha256: string }> {
   const source = `${options.label}: ${path} from ${displayUri(file.url)}`;
   const retries = options.retries ?? 5;
+  const idleMs = options.timeoutMs ?? 60000;
   const policy: RetryPolicy = {
     retries,
     baseDelayMs: options.retryDelayMs ?? 500,
@@ -118,7 +120,7 @@ async function fill(
   for (;;) {
     const start = part.size;
     try {
-      const body = await openBody(file, start, validator, { timeoutMs: options.timeoutMs ?? 60000, signal });
+      const body = await openBody(file, start, validator, { timeoutMs: idleMs, signal });
       if (body.fromZero) {
         if (start > 0) await part.reset();
         validator = body.validator;
@@ -130,7 +132,7 @@ async function fill(
         throw new AttemptFailure(sizeMismatch(file.size, body.total, 'the server says'), true);
       }
       total ??= body.total;
-      await pipeline(body.stream, part.writable(sizeGuard(file, path, options)), { signal });
+      await pump(body.stream, part, sizeGuard(file, path, options), { idleMs, signal });
       if (total !== undefined && part.size < total) {
         throw new AttemptFailure(`the body ended after ${part.size} of ${total} bytes`, false);
       }
@@ -160,6 +162,38 @@ async function fill(
       }
       await policy.sleep(retryDelayMs(policy, Math.max(0, failures - 1), failure.options.retryAfter));
     }
+  }
+}
+
+/**
+ * Writes the body chunk by chunk, each on disk before the next is read: when the connection breaks, every byte
+ * that arrived is kept for the resume (a pipeline would drop what sat in the writable's buffer). A body that sends
+ * nothing for `idleMs` fails (the clock stops while a chunk is written: a slow disk is not a dead server).
+ */
+async function pump(
+  stream: NodeJS.ReadableStream,
+  part: PartFile,
+  onSize: (size: number) => void,
+  options: { idleMs: number; signal: AbortSignal },
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    timer = setTimeout(
+      () => (stream as Readable).destroy(new IdleTimeoutError(`no data for ${options.idleMs} ms`)),
+      options.idleMs,
+    );
+  };
+  try {
+    arm();
+    for await (const chunk of stream) {
+      clearTimeout(timer);
+      options.signal.throwIfAborted();
+      await part.append(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      onSize(part.size);
+      arm();
+    }
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -2,7 +2,6 @@
 // `size` is exactly what the file holds and the hashes cover exactly those bytes: the resume continues both.
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { Writable } from 'node:stream';
 
 export class PartFile {
   size = 0;
@@ -29,27 +28,12 @@ export class PartFile {
     this.md5 = this.withMd5 ? createHash('md5') : undefined;
   }
 
-  /** A sink for one response body, appending at `size`; `onBytes` runs after each chunk is written. */
-  writable(onBytes: (size: number) => void): Writable {
-    return new Writable({
-      highWaterMark: 1 << 20,
-      write: (chunk: Buffer, _encoding, callback) => {
-        writeAll(this.handle, chunk, this.size).then(
-          () => {
-            this.size += chunk.length;
-            this.sha256.update(chunk);
-            this.md5?.update(chunk);
-            try {
-              onBytes(this.size);
-              callback();
-            } catch (error) {
-              callback(error as Error);
-            }
-          },
-          (error: Error) => callback(error),
-        );
-      },
-    });
+  /** Appends a chunk at `size`; hashes and size move only once it is on disk. */
+  async append(chunk: Buffer): Promise<void> {
+    await writeAll(this.handle, chunk, this.size);
+    this.size += chunk.length;
+    this.sha256.update(chunk);
+    this.md5?.update(chunk);
   }
 
   /** The hashes of the whole file; the PartFile is done after this. */
