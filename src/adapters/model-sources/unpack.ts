@@ -3,7 +3,7 @@
 // hashed while it is written; links inside the archive and device files are left out (a model needs neither).
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -37,6 +37,7 @@ export async function unpackArchive(
   // An error in the loop below destroys `extract`; the feeding pipeline then fails too, and is not the news.
   feeding.catch(() => undefined);
   const files = new Map<string, DownloadedFile>();
+  const written = new Set<string>();
   try {
     for await (const entry of extract) {
       const header = entry.header;
@@ -51,6 +52,7 @@ export async function unpackArchive(
       } else if ((type === 'file' || type === 'contiguous-file') && name) {
         const target = join(into, ...name.split('/'));
         await mkdir(dirname(target), { recursive: true });
+        written.add(target);
         const hash = createHash('sha256');
         let size = 0;
         const executable = ((header.mode ?? 0o644) & 0o111) !== 0;
@@ -73,6 +75,8 @@ export async function unpackArchive(
     }
   } catch (error) {
     extract.destroy();
+    // Nothing half-unpacked stays behind: the files this archive wrote go too.
+    await Promise.all([...written].map((target) => rm(target, { force: true })));
     if (error instanceof ModelSourceError) throw error;
     throw new ModelSourceError(`${options.label}: cannot unpack ${options.archive}: ${(error as Error).message}`, {
       cause: error,

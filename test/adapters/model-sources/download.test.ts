@@ -324,7 +324,14 @@ describe('downloadFiles with archives', () => {
   });
 
   it.each([
-    ['a ../ entry', [{ name: '../evil', content: 'owned' }], /entry '..\/evil' that leaves the model directory/],
+    [
+      'a ../ entry after a good one',
+      [
+        { name: 'good.txt', content: 'fine' },
+        { name: '../evil', content: 'owned' },
+      ],
+      /entry '..\/evil' that leaves the model directory/,
+    ],
     ['a nested ../ entry', [{ name: 'ok/../../evil', content: 'owned' }], /leaves the model directory/],
     ['an absolute entry', [{ name: '/tmp/evil', content: 'owned' }], /entry '\/tmp\/evil' that leaves/],
     [
