@@ -108,6 +108,8 @@ export interface SeenRequest {
   query: string;
   range?: string;
   ifRange?: string;
+  /** Names of the request headers, lowercase (to see what a client kept across a redirect). */
+  headerNames: string[];
   status: number;
 }
 
@@ -115,6 +117,8 @@ export interface ArtifactServer {
   url: string;
   /** Serves `content` at `path` (e.g. `/container/model.bin`); the query string is ignored, as a SAS is. */
   add(path: string, content: Content, options?: ArtifactOptions): void;
+  /** Answers requests for `path` with 307 to `location` (as blob storage behind an artifact proxy). */
+  redirect(path: string, location: string): void;
   faults: Faults;
   requests: SeenRequest[];
   /** The most response bodies streaming at once (concurrency the client really used). */
@@ -128,6 +132,7 @@ export interface ArtifactServer {
 export async function startArtifactServer(): Promise<ArtifactServer> {
   const artifacts = new Map<string, { content: Content; options: ArtifactOptions }>();
   const requests: SeenRequest[] = [];
+  const redirects = new Map<string, string>();
   const state = { faults: {} as Faults, dropped: 0, wrongBytes: 0, inFlight: 0, maxInFlight: 0 };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -146,6 +151,7 @@ export async function startArtifactServer(): Promise<ArtifactServer> {
       query: url.search,
       range: req.headers.range,
       ifRange: req.headers['if-range'] as string | undefined,
+      headerNames: Object.keys(req.headers),
       status: 0,
     };
     requests.push(seen);
@@ -158,6 +164,12 @@ export async function startArtifactServer(): Promise<ArtifactServer> {
       faults.failFirst!--;
       answer(faults.failStatus ?? 500, { 'Content-Type': 'text/plain' });
       res.end('injected failure');
+      return;
+    }
+    const location = redirects.get(url.pathname);
+    if (location) {
+      answer(307, { Location: location });
+      res.end();
       return;
     }
     const artifact = artifacts.get(url.pathname);
@@ -257,6 +269,7 @@ export async function startArtifactServer(): Promise<ArtifactServer> {
   return {
     url: `http://${LOOPBACK}:${port}`,
     add: (path, content, options = {}) => artifacts.set(path, { content, options }),
+    redirect: (path, location) => redirects.set(path, location),
     get faults() {
       return state.faults;
     },

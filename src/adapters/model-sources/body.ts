@@ -2,7 +2,7 @@
 // The answer says whether the bytes start at the offset asked for or at zero (a 200 to a Range means start over).
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { displayUri, type RemoteFile } from '../../core/model-source.js';
+import type { RemoteFile } from '../../core/model-source.js';
 import { isRetryableStatus } from '../registry/retry.js';
 import { httpGet } from './http-get.js';
 
@@ -60,7 +60,8 @@ export async function openBody(
     headers.Range = `bytes=${start}-`;
     if (validator) headers['If-Range'] = validator;
   }
-  const where = `GET ${displayUri(file.url)}`;
+  // The caller's message names the file and its URL already.
+  const where = 'the server';
   const response = await httpGet(file.url, { headers, timeoutMs: options.timeoutMs, signal: options.signal });
   const status = response.statusCode ?? 0;
   if (status === 200) {

@@ -33,7 +33,7 @@ export async function resolveHttps(ref: HttpsRef, options: HttpsSourceOptions = 
   const segment = decodeURIComponent(url.pathname.split('/').pop() ?? '');
   if (!segment) throw new ModelSourceError(`${label}: the URL names no file (its path ends in '/')`);
   const path = safeRelativePath(segment, label);
-  const head = await headers(url.toString(), label, options);
+  const head = await fileMetadata(url.toString(), label, options);
   const file: RemoteFile = {
     path,
     url: url.toString(),
@@ -71,7 +71,7 @@ interface Head {
  * The file's metadata from a HEAD. A URL signed for GET only (S3 presigned) refuses HEAD with 403, and some servers
  * do not do HEAD at all: then the first byte is asked for, whose Content-Range gives the size.
  */
-async function headers(url: string, label: string, options: HttpsSourceOptions): Promise<Head> {
+async function fileMetadata(url: string, label: string, options: HttpsSourceOptions): Promise<Head> {
   let response = await request(url, 'HEAD', label, options);
   let ranged = false;
   if ([403, 405, 501].includes(response.statusCode ?? 0)) {

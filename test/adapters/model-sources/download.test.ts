@@ -160,7 +160,7 @@ describe('downloadFiles', () => {
   it('names a missing file as not found', async () => {
     const missing = weights({ path: 'missing.bin', url: `${server.url}/models/missing.bin` });
     await expect(downloadFiles([missing], dir.path, options)).rejects.toThrow(
-      `${LABEL}: missing.bin from ${server.url}/models/missing.bin: GET ${server.url}/models/missing.bin answered HTTP 404: not found`,
+      `${LABEL}: missing.bin from ${server.url}/models/missing.bin: the server answered HTTP 404: not found`,
     );
   });
 
@@ -209,6 +209,33 @@ describe('downloadFiles', () => {
     }).catch((e: Error) => e)) as Error;
     expect(error.message).toMatch(/HTTP 401/);
     expect(error.message).not.toMatch(/TOKEN-123|WRONG-456/);
+  });
+
+  it('follows a redirect to another origin without the source headers, resuming there', async () => {
+    const storage = await startArtifactServer();
+    try {
+      storage.add('/blob/weights.bin', content, { etag: '"blob"' });
+      server.redirect('/proxy/weights.bin', `${storage.url}/blob/weights.bin?se=2030&sig=SIGNED`);
+      storage.faults = { dropAfterBytes: 1_000_000 };
+      const file = weights({ url: `${server.url}/proxy/weights.bin`, headers: { Authorization: 'Bearer SECRET' } });
+      const [result] = await downloadFiles([file], dir.path, options);
+      expect(result!.sha256).toBe(hashes.sha256);
+      expect(server.requests.map((request) => [request.status, request.headerNames.includes('authorization')])).toEqual(
+        [
+          [307, true],
+          [307, true],
+        ],
+      );
+      expect(
+        storage.requests.map((request) => [request.status, request.headerNames.includes('authorization')]),
+      ).toEqual([
+        [200, false],
+        [206, false],
+      ]);
+      expect(storage.requests[1]!.ifRange).toBe('"blob"');
+    } finally {
+      await storage.stop();
+    }
   });
 
   it('downloads several files at once', async () => {
