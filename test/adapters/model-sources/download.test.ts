@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { downloadFiles, type DownloadOptions } from '../../../src/adapters/model-sources/download.js';
+import { downloadProgressLog } from '../../../src/adapters/model-sources/progress.js';
 import type { RemoteFile } from '../../../src/core/model-source.js';
 import {
   bufferContent,
@@ -387,5 +388,26 @@ describe('downloadFiles with archives', () => {
     await expect(
       downloadFiles([{ path: 'broken.tgz', url: `${server.url}/models/broken.tgz`, unpack: true }], dir.path, options),
     ).rejects.toThrow(`${LABEL}: cannot unpack broken.tgz`);
+  });
+});
+
+describe('downloadProgressLog', () => {
+  it('logs all files together at most once per interval, and a last line', () => {
+    let clock = 0;
+    const lines: string[] = [];
+    const progress = downloadProgressLog((line) => lines.push(line), { label: 'model-source x', now: () => clock });
+    const MiB = 1 << 20;
+    progress.onProgress('a.bin', 10 * MiB, 100 * MiB);
+    clock = 2000;
+    progress.onProgress('b.bin', 5 * MiB, 100 * MiB);
+    clock = 5000;
+    progress.onProgress('a.bin', 50 * MiB, 100 * MiB);
+    clock = 6000;
+    progress.onProgress('b.bin', 20 * MiB, undefined);
+    progress.finish();
+    expect(lines).toEqual([
+      'model-source x: 55.0 MiB of 200.0 MiB (27%) in 2 file(s), 11.0 MiB/s',
+      'model-source x: 70.0 MiB in 2 file(s), 11.7 MiB/s',
+    ]);
   });
 });
