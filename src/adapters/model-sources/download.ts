@@ -131,7 +131,8 @@ async function fill(
         (body.stream as { destroy?: () => void }).destroy?.();
         throw new AttemptFailure(sizeMismatch(file.size, body.total, 'the server says'), true);
       }
-      total ??= body.total;
+      // A fresh body may describe a file that changed since the last attempt.
+      total = file.size ?? body.total ?? (body.fromZero ? undefined : total);
       await pump(body.stream, part, sizeGuard(file, path, options), { idleMs, signal });
       if (total !== undefined && part.size < total) {
         throw new AttemptFailure(`the body ended after ${part.size} of ${total} bytes`, false);
@@ -144,6 +145,7 @@ async function fill(
       retriedFromZero = true;
       resumed = false;
       validator = undefined;
+      best = 0;
       await part.reset();
       continue;
     } catch (error) {
