@@ -119,10 +119,14 @@ async function fill(
   let failures = 0;
   for (;;) {
     const start = part.size;
+    // Bytes that had to be fetched again after a start-over are no progress (else a server that ignores Range
+    // and drops every time would be retried for ever).
+    let restarted = false;
     try {
       const body = await openBody(file, start, validator, { timeoutMs: idleMs, signal });
       if (body.fromZero) {
-        if (start > 0) await part.reset();
+        restarted = start > 0;
+        if (restarted) await part.reset();
         validator = body.validator;
       } else {
         resumed = true;
@@ -153,7 +157,7 @@ async function fill(
       const failure = classify(error);
       if (failure.permanent) throw new ModelSourceError(`${source}: ${failure.message}`, { cause: error });
       if (failure.options.restart) await part.reset();
-      if (part.size > best) {
+      if (!restarted && part.size > best) {
         best = part.size;
         failures = 0;
       } else if (++failures > retries) {

@@ -189,6 +189,13 @@ describe('downloadFiles', () => {
     ]);
   });
 
+  it('gives up on a server that ignores Range and drops every time (no attempt gets further)', async () => {
+    server.faults = { dropAfterBytes: 1_000_000, dropEveryTime: true, ignoreRange: true };
+    await expect(downloadFiles([weights()], dir.path, options)).rejects.toThrow(/failed 4 times in a row/);
+    expect(gets()).toBe(5);
+    expect(leftOver()).toEqual([]);
+  });
+
   it('checks an md5 given by the source', async () => {
     const good = weights({ hash: { algorithm: 'md5', hex: hashes.md5 } });
     expect((await downloadFiles([good], dir.path, options))[0]!.sha256).toBe(hashes.sha256);
