@@ -19,7 +19,7 @@ export interface DownloadedFile {
 }
 
 export interface DownloadOptions {
-  /** Attempts in a row that bring no new bytes before the download fails (default 5). */
+  /** Retries in a row that bring no new bytes before the download fails (default 5); progress resets it. */
   retries?: number;
   /** How long a request may see no bytes (default 60 s). */
   timeoutMs?: number;
