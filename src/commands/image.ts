@@ -1,6 +1,6 @@
 // The image a rollout deploys, always by digest: built and pushed, or the `image` input with its tag resolved.
 import { tmpdir } from 'node:os';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { modelSourceBackend } from '../adapters/model-sources/index.js';
 import { createBuildBackends, registryAccess } from '../adapters/registry/index.js';
@@ -60,21 +60,23 @@ export interface ModelImage extends BuiltImage {
   modelSource?: ModelProvenance;
 }
 
-/** Where a `model-source` lands: a scratch dir for the oci layer, or inside the docker context for COPY. */
-function modelDirectory(context: CommandContext, workDir: string): string {
-  const { build } = context.config;
-  if (build.builder === 'oci') return join(workDir, 'model');
-  return resolve(context.cwd, build.context, build.modelPath ?? DEFAULT_DOCKER_MODEL_DIR);
-}
-
+/**
+ * `model-source` is downloaded into the build's scratch dir, so a failed download leaves nothing behind. The oci
+ * builder layers it from there; for docker it is then copied into the context (`model-path`, default `model/`) for
+ * the Dockerfile to COPY.
+ */
 async function fetchModelSource(context: CommandContext, workDir: string): Promise<FetchedModel | undefined> {
   const { config, logger, clock, services } = context;
-  const source = config.build.modelSource;
-  if (!source) return undefined;
+  const { modelSource, builder, baseImage } = config.build;
+  if (!modelSource) return undefined;
   const backend = services.modelSources?.() ?? modelSourceBackend(config, services.mask);
-  const fetched = await fetchModel(source, modelDirectory(context, workDir), { backend, logger, clock });
-  for (const warning of servingLayoutWarnings(config.build.baseImage, fetched.files)) logger.warn(warning);
-  return fetched;
+  const fetched = await fetchModel(modelSource, join(workDir, 'model'), { backend, logger, clock });
+  for (const warning of servingLayoutWarnings(baseImage, fetched.files)) logger.warn(warning);
+  if (builder === 'oci') return fetched;
+  const inContext = resolve(context.cwd, config.build.context, config.build.modelPath ?? DEFAULT_DOCKER_MODEL_DIR);
+  await cp(fetched.dir, inContext, { recursive: true, force: true });
+  logger.info(`model files copied into the docker context at ${inContext}`);
+  return { ...fetched, dir: inContext };
 }
 
 export async function buildImage(context: CommandContext): Promise<ModelImage> {
@@ -126,7 +128,9 @@ function pathProvenance(config: RolloutConfig, built: BuiltImage & { model?: Mod
 }
 
 /** `image` by digest as given, a tag resolved to its digest, or a fresh build; with the model it holds if known. */
-export async function imageToDeploy(context: CommandContext): Promise<{ image: string; modelSource?: ModelProvenance }> {
+export async function imageToDeploy(
+  context: CommandContext,
+): Promise<{ image: string; modelSource?: ModelProvenance }> {
   const { config, logger, services } = context;
   if (!config.image) {
     const built = await buildImage(context);
@@ -135,7 +139,11 @@ export async function imageToDeploy(context: CommandContext): Promise<{ image: s
   const ref = parseImageRef(config.image);
   let image = config.image;
   if (!(ref.digest && isDigest(ref.digest))) {
-    const access = await registryAccess({ registry: ref.registry, auth: authFor(config, ref.registry), mask: services.mask });
+    const access = await registryAccess({
+      registry: ref.registry,
+      auth: authFor(config, ref.registry),
+      mask: services.mask,
+    });
     const digest = await access.resolver.resolveDigest(config.image);
     logger.info(`${config.image} resolved to ${digest}`);
     image = imageByDigest(ref.registry, ref.repository, digest);

@@ -157,10 +157,7 @@ export async function buildAndPush(
 }
 
 /** A line per layer when it starts moving, every few seconds while it does, and when it is done. */
-export function progressLogger(
-  deps: Pick<BuildDeps, 'logger' | 'clock' | 'progressIntervalMs'>,
-  doneWord = 'pushed',
-): PushProgress {
+export function progressLogger(deps: Pick<BuildDeps, 'logger' | 'clock' | 'progressIntervalMs'>): PushProgress {
   const interval = deps.progressIntervalMs ?? 5000;
   const lastLine = new Map<string, number>();
   return (what, sent, total) => {
@@ -171,9 +168,7 @@ export function progressLogger(
     if (last === Infinity) return;
     lastLine.set(what, done ? Infinity : now);
     const percent = total > 0 ? Math.floor((sent / total) * 100) : 100;
-    deps.logger.info(
-      `${what}: ${formatBytes(sent)} / ${formatBytes(total)} (${percent}%)${done ? ` ${doneWord}` : ''}`,
-    );
+    deps.logger.info(`${what}: ${formatBytes(sent)} / ${formatBytes(total)} (${percent}%)${done ? ' pushed' : ''}`);
   };
 }
 

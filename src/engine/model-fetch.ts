@@ -13,7 +13,8 @@ import {
   type ResolvedModel,
 } from '../core/model-source.js';
 import type { Clock, Logger } from '../core/ports.js';
-import { formatBytes, progressLogger } from './build.js';
+import { formatBytes } from './build.js';
+import { downloadProgressLog } from './download-progress.js';
 
 /** The I/O a fetch needs; adapters/model-sources wires the real resolvers and the downloader. */
 export interface ModelSourceBackend {
@@ -69,13 +70,18 @@ export async function fetchModel(reference: string, dir: string, deps: ModelFetc
     `${label}: ${resolved.name} version ${resolved.version || '(unversioned)'}, ${resolved.files.length} file(s)${known ? `, ${formatBytes(known)}` : ''}`,
   );
   const started = clock.now().getTime();
-  const progress = progressLogger(deps, 'downloaded');
+  const progress = downloadProgressLog((line) => logger.info(line), {
+    label,
+    everyMs: deps.progressIntervalMs,
+    now: () => clock.now().getTime(),
+  });
   let downloaded: DownloadedFile[];
   try {
     downloaded = await deps.backend.download(resolved.files, dir, {
       label,
-      onProgress: (path, received, total) => progress(path, received, total ?? received),
+      onProgress: progress.onProgress,
     });
+    progress.finish();
   } catch (error) {
     throw wrap(error, label);
   }

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { downloadFiles, type DownloadOptions } from '../../../src/adapters/model-sources/download.js';
-import { downloadProgressLog } from '../../../src/adapters/model-sources/progress.js';
+import { downloadProgressLog } from '../../../src/engine/download-progress.js';
 import type { RemoteFile } from '../../../src/core/model-source.js';
 import {
   bufferContent,

@@ -1,11 +1,10 @@
 // A progress line for the job log every few seconds while a model downloads (all files together), so a long
 // download is visibly alive; the clock is passed in.
-import type { DownloadOptions } from './download.js';
 
 const MiB = 1 << 20;
 
 export interface ProgressLog {
-  onProgress: NonNullable<DownloadOptions['onProgress']>;
+  onProgress: (path: string, received: number, total: number | undefined) => void;
   /** The last line, whatever the interval: call it when the download ends. */
   finish(): void;
 }
