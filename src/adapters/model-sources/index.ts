@@ -7,7 +7,7 @@ import { parseImageRef } from '../../core/image-ref.js';
 import { actionsExec, commandRunner } from '../registry/exec.js';
 import { registryAccess } from '../registry/index.js';
 import { azureCliTokenProvider, resolveAzureMl, type AzureMlOptions } from './azureml.js';
-import { downloadFiles } from './download.js';
+import { downloadFiles, type DownloadOptions } from './download.js';
 import { resolveHttps } from './https.js';
 import { resolveMlflow } from './mlflow.js';
 import { resolveOci } from './oci.js';
@@ -16,6 +16,8 @@ export interface ModelSourceBackendOptions {
   mask: (secret: string) => void;
   /** Endpoint and token overrides for Azure ML (sovereign clouds, tests). */
   azureml?: Partial<AzureMlOptions>;
+  /** Retry and concurrency tuning of the downloader. */
+  download?: Partial<Omit<DownloadOptions, 'label' | 'onProgress'>>;
 }
 
 export function modelSourceBackend(
@@ -56,6 +58,6 @@ export function modelSourceBackend(
   };
   return {
     resolve,
-    download: (files, dir, options) => downloadFiles(files, dir, options),
+    download: (files, dir, options) => downloadFiles(files, dir, { ...overrides.download, ...options }),
   };
 }
