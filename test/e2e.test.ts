@@ -11,6 +11,10 @@ import {
 } from './support/local-stack.js';
 
 import { jest } from '@jest/globals';
+import { startFakeMlflow, type FakeMlflow } from './support/fake-mlflow.js';
+import { pushBaseImage } from './support/images.js';
+import { tempDir } from './support/local.js';
+import { startRegistry, type TestRegistry } from './support/registry.js';
 
 jest.setTimeout(120_000);
 
@@ -24,12 +28,30 @@ beforeAll(async () => {
     'churn-cancel': {},
     'churn-quiet': {},
     'churn-blind': {},
+    'churn-mlflow': {},
   });
+  [registry, mlflow] = await Promise.all([
+    startRegistry(),
+    startFakeMlflow({ auth: { kind: 'bearer', token: MLFLOW_TOKEN } }),
+  ]);
+  mlflow.addModelVersion({ name: 'churn', version: 3, aliases: ['champion'], files: MLFLOW_MODEL, source: 'runs' });
+  baseDir = tempDir('e2e-base');
+  pushBaseImage(baseDir.path, `${registry.host}/seldonio/mlserver:1.7.1`);
 });
 afterAll(async () => {
   for (const runner of runners) runner.cleanup();
-  await stack?.stop();
+  await Promise.all([stack?.stop(), registry?.stop(), mlflow?.stop()]);
+  baseDir?.remove();
 });
+
+const MLFLOW_TOKEN = 'mlflow-e2e-token-0123456789';
+const MLFLOW_MODEL = {
+  'model-settings.json': Buffer.from('{"name":"churn","implementation":"mlserver_sklearn.SKLearnModel"}'),
+  'model.joblib': Buffer.alloc(50_000, 3),
+};
+let registry: TestRegistry;
+let mlflow: FakeMlflow;
+let baseDir: { path: string; remove(): void };
 
 function runner(
   model: string,
@@ -141,6 +163,43 @@ describe('deploy end to end', () => {
     expect(report.reason).toContain('inconclusive');
     expect(report.gates.every((g: any) => g.result === 'inconclusive')).toBe(true);
     expect(imageOfDeployment('churn-quiet')).toBe(stack.models['churn-quiet']!.stableImage);
+  });
+
+  it('a registered MLflow model: built, pushed, rolled out; the comment, history and status name its version', async () => {
+    const { inputs } = deployInputs(stack, 'churn-mlflow', {
+      image: '',
+      'model-source': 'models:/churn@champion',
+      'mlflow-tracking-uri': mlflow.url,
+      'mlflow-token': MLFLOW_TOKEN,
+      registry: registry.host,
+      repository: 'models/churn-mlflow',
+      'base-image': `${registry.host}/seldonio/mlserver:1.7.1`,
+    });
+    const run = await runner('churn-mlflow').main(inputs);
+    expect(run.outputs.verdict).toBe('promoted');
+    expect(run.outputs['model-version']).toBe('3');
+    expect(run.outputs.image).toMatch(new RegExp(`^${registry.host}/models/churn-mlflow@sha256:[a-f0-9]{64}$`));
+    expect(imageOfDeployment('churn-mlflow')).toBe(run.outputs.image);
+    const report = JSON.parse(run.outputs.report as string);
+    expect(report.modelSource).toMatchObject({
+      kind: 'mlflow',
+      uri: 'models:/churn@champion',
+      name: 'churn',
+      version: '3',
+    });
+    expect(report.modelSource.sha256).toBe(run.outputs['model-sha256']);
+    expect(commentFor('churn-mlflow')?.body).toContain(
+      `- **Model:** \`churn\` version \`3\` from \`models:/churn@champion\`, sha256 \`${report.modelSource.sha256.slice(0, 12)}\``,
+    );
+    expect(history('churn-mlflow').at(-1).model).toEqual(report.modelSource);
+    const logged = run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::'));
+    expect(run.stdout).toContain(`::add-mask::${MLFLOW_TOKEN}`);
+    expect(logged.join('\n')).not.toContain(MLFLOW_TOKEN);
+
+    const status = await runner('churn-mlflow').main({ ...inputs, command: 'status' });
+    expect(status.exitCode).toBe(0);
+    expect(status.stdout).toMatch(/\*1\s+promoted\s+[a-f0-9]{12}\s+churn:3 \([a-f0-9]{12}\)/);
+    expect(JSON.parse(status.outputs.report as string).modelSource.version).toBe('3');
   });
 
   // Last: it stops the shared Prometheus.
