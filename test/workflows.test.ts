@@ -83,6 +83,10 @@ const EXPRESSION_EXAMPLES: Record<string, string> = {
   'inputs.action': 'rollback',
   'inputs.revision': 'previous',
   'inputs.namespace': 'ml',
+  'inputs.version': '7',
+  'vars.AZUREML_WORKSPACE': 'ml-prod',
+  'vars.AZUREML_RESOURCE_GROUP': 'rg-ml',
+  'vars.AZURE_SUBSCRIPTION_ID': '00000000-1111-2222-3333-444444444444',
   'matrix.model.name': 'fraud-detector',
   'matrix.model.steps': '5,10,25,50,100',
   'matrix.model.latency-p95': '0.05',
@@ -111,6 +115,7 @@ describe('workflows', () => {
         'workflows-examples/manual-rollback.yml',
         'workflows-examples/multi-model.yml',
         'workflows-examples/kserve.yml',
+        'workflows-examples/registered-model.yml',
       ]),
     );
   });
