@@ -47,6 +47,58 @@ describe('model-canary CLI', () => {
     expect(errorRate.detection).toMatch(/would be caught in about \d+ s/);
   });
 
+  it('plan shows what build would do and warns when the model does not fit the serving preset', () => {
+    mkdirSync(join(repo.path, 'model'), { recursive: true });
+    writeFileSync(join(repo.path, 'model', 'model.joblib'), 'weights');
+    const args = ['plan', '--manifests', 'k8s/', '--registry', 'r.io', '--repository', 'models/churn'];
+    const run = cli(...args, '--model-path', 'model', '--base-image', 'mlserver');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('build: oci, model model on docker.io/seldonio/mlserver:1.7.1 (preset mlserver)');
+    expect(run.stderr).toMatch(/warning: .*no model-settings\.json/);
+    const fromSource = cli(
+      ...args,
+      '--model-source',
+      'models:/churn@champion',
+      '--mlflow-tracking-uri',
+      'http://127.0.0.1:9',
+      '--base-image',
+      'mlserver',
+      '--output',
+      'json',
+    );
+    expect(JSON.parse(fromSource.stdout).build).toEqual({
+      builder: 'oci',
+      baseImage: 'docker.io/seldonio/mlserver:1.7.1',
+      preset: 'mlserver',
+      modelSource: 'models:/churn@champion',
+    });
+    const typo = cli(...args, '--model-path', 'model', '--base-image', 'mlsever');
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/base-image: .*mlserver/);
+  });
+
+  it('reads secrets from MODEL_CANARY_<KEY> variables, never needing them on the command line', () => {
+    const base = [
+      'analyze',
+      '--prometheus-url',
+      'http://127.0.0.1:9',
+      '--prometheus-auth',
+      'bearer',
+      '--model',
+      'm',
+      '--namespace',
+      'ml',
+    ];
+    expect(cli(...base).stderr).toContain('prometheus-auth: bearer needs prometheus-token');
+    const result = spawnSync(process.execPath, [CLI_ENTRY, ...base], {
+      cwd: repo.path,
+      encoding: 'utf8',
+      env: { ...process.env, MODEL_CANARY_PROMETHEUS_TOKEN: 'env-token-123' },
+    });
+    expect(result.stderr).not.toContain('needs prometheus-token');
+    expect(result.stderr + result.stdout).not.toContain('env-token-123');
+  });
+
   it('deploy --dry-run shows the plan for the image and changes nothing', () => {
     const run = cli(
       'deploy',
