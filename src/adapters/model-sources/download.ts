@@ -4,19 +4,20 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { displayUri, ModelSourceError, safeRelativePath, type RemoteFile } from '../../core/model-source.js';
+import {
+  displayUri,
+  ModelSourceError,
+  safeRelativePath,
+  type DownloadedFile,
+  type RemoteFile,
+} from '../../core/model-source.js';
 import { isNetworkError, retryDelayMs, type RetryPolicy } from '../registry/retry.js';
 import { AttemptFailure, openBody } from './body.js';
 import { IdleTimeoutError } from './http-get.js';
 import { PartFile } from './part-file.js';
 import { unpackArchive } from './unpack.js';
 
-export interface DownloadedFile {
-  /** Path inside the model directory, `/`-separated. */
-  path: string;
-  size: number;
-  sha256: string;
-}
+export type { DownloadedFile } from '../../core/model-source.js';
 
 export interface DownloadOptions {
   /** Retries in a row that bring no new bytes before the download fails (default 5); progress resets it. */
