@@ -33,6 +33,11 @@ export interface LoadResult {
 
 /** A hard ceiling so a wrong rate or duration can never run away. */
 const MAX_REQUESTS = 200000;
+/**
+ * Most requests open at once, as a client's connection pool bounds them: a server that stalls on a loaded machine
+ * must slow the load down, not pile up sockets until the test process runs out of file descriptors.
+ */
+const MAX_IN_FLIGHT = 256;
 
 function chooser(options: LoadOptions, random: () => number): () => string {
   const { urls, weights } = options;
@@ -94,6 +99,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
     if (durationMs !== undefined && due >= durationMs) break;
     const wait = due - (performance.now() - started);
     if (wait > 1) await sleep(wait);
+    if (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
     const request = send(pick());
     inFlight.add(request);
     void request.finally(() => inFlight.delete(request));
