@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { createRequire as __mcRequire } from 'node:module'; const require = __mcRequire(import.meta.url);
-import{d as m,e as p,f as l,g as c,h as f,o as a,t as u,u as g,v as d,w,x as h}from"./chunks/chunk-44WPKVKX.js";import{parseArgs as C}from"node:util";var $=new Set(["dry-run","comment","wait-for-lease","fail-on-rollback"]),y=`usage: model-canary <${p.join("|")}> [--flag value ...]
+import{d as m,e as p,f,g as l,h as c,i as u,p as a,u as g,v as d,w,x as E,y as h}from"./chunks/chunk-SKYDDD2S.js";import{parseArgs as S}from"node:util";var $=new Set(["dry-run","comment","wait-for-lease","fail-on-rollback"]),y=`usage: model-canary <${p.join("|")}> [--flag value ...]
 Every action input is a flag (--manifests k8s/ --image reg/name@sha256:... --steps 10,50,100);
---output json prints the report JSON on stdout. See the README for every flag.`;function S(e){return e.flatMap((r,t)=>{let n=r.startsWith("--")?r.slice(2):void 0,o=e[t+1],i=o!==void 0&&!o.startsWith("--");return n&&$.has(n)&&!i?[r,"true"]:[r]})}function b(e){let r=Object.fromEntries(l.map(s=>[s,{type:"string"}])),t;try{t=C({args:S(e),options:r,allowPositionals:!0,strict:!0})}catch(s){throw new c([`${s.message.replace(/\. To specify.*$/,"")}`])}let[n,...o]=t.positionals;if(o.length>0)throw new c([`unexpected argument ${JSON.stringify(o[0])}: flags take the form --name value`]);let i=Object.fromEntries(Object.entries(t.values).filter(([,s])=>typeof s=="string"));return n?{...i,command:n}:i}var E={info:e=>process.stderr.write(`${e}
+--output json prints the report JSON on stdout. See the README for every flag.`;function x(e){return e.flatMap((r,t)=>{let o=r.startsWith("--")?r.slice(2):void 0,n=e[t+1],i=n!==void 0&&!n.startsWith("--");return o&&$.has(o)&&!i?[r,"true"]:[r]})}function O(e){let r=Object.fromEntries(f.map(s=>[s,{type:"string"}])),t;try{t=S({args:x(e),options:r,allowPositionals:!0,strict:!0})}catch(s){throw new c([`${s.message.replace(/\. To specify.*$/,"")}`])}let[o,...n]=t.positionals;if(n.length>0)throw new c([`unexpected argument ${JSON.stringify(n[0])}: flags take the form --name value`]);let i=Object.fromEntries(Object.entries(t.values).filter(([,s])=>typeof s=="string"));return o?{...i,command:o}:i}function R(e){let r={};for(let t of[...l,"registry-username","mlflow-username"]){let o=e[`MODEL_CANARY_${t.toUpperCase().replace(/-/g,"_")}`];o&&(r[t]=o)}return r}var C={info:e=>process.stderr.write(`${e}
 `),warn:e=>process.stderr.write(`warning: ${e}
 `),debug:e=>{process.env.MODEL_CANARY_DEBUG&&process.stderr.write(`debug: ${e}
-`)}};function x(e,r){process.stdout.write(r?`${JSON.stringify(e.report,null,2)}
+`)}};function b(e,r){process.stdout.write(r?`${JSON.stringify(e.report,null,2)}
 `:`${e.text}
-`)}async function O(e){if(e.length===0||e[0]==="--help"||e[0]==="help")return process.stdout.write(`${y}
-`),e.length===0?a.badInput:a.ok;try{let r=b(e);if(!r.command)throw new c([`command: missing: ${y.split(`
-`)[0]}`]);let t=f(d(r.config),r),n=h(t,{logger:E,mask:()=>{},run:w()}),o=await g({config:t,logger:E,clock:m,cwd:process.cwd(),services:n});return x(o,t.output==="json"),o.exitCode}catch(r){return process.stderr.write(`model-canary: ${r instanceof Error?r.message:String(r)}
-`),u(r)}}process.exitCode=await O(process.argv.slice(2));process.exit();export{O as main,b as parseCli};
+`)}async function v(e){if(e.length===0||e[0]==="--help"||e[0]==="help")return process.stdout.write(`${y}
+`),e.length===0?a.badInput:a.ok;try{let r=O(e);if(!r.command)throw new c([`command: missing: ${y.split(`
+`)[0]}`]);let t=u({...w(r.config),...R(process.env)},r),o=h(t,{logger:C,mask:()=>{},run:E()}),n=await d({config:t,logger:C,clock:m,cwd:process.cwd(),services:o});return b(n,t.output==="json"),n.exitCode}catch(r){return process.stderr.write(`model-canary: ${r instanceof Error?r.message:String(r)}
+`),g(r)}}process.exitCode=await v(process.argv.slice(2));process.exit();export{v as main,O as parseCli,R as secretsFromEnvironment};
 //# sourceMappingURL=cli.js.map
