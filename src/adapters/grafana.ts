@@ -32,6 +32,8 @@ export interface GrafanaAnnotation {
 export function annotationTags(report: Report, verdict: string): string[] {
   const tags = ['model-canary', `model:${report.model}`, `namespace:${report.namespace}`];
   if (report.revision !== undefined) tags.push(`revision:${report.revision}`);
+  // Which registered model version the rollout carries, so a dashboard can filter on it.
+  if (report.modelSource) tags.push(`model-version:${report.modelSource.name}:${report.modelSource.version}`);
   tags.push(`verdict:${verdict}`);
   return tags;
 }

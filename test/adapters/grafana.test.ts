@@ -83,6 +83,20 @@ describe('Grafana annotations against a fake Grafana', () => {
     expect(logger.warnings).toEqual([]);
   });
 
+  it('tags the registered model version the rollout carries', async () => {
+    const modelSource = {
+      kind: 'mlflow' as const,
+      uri: 'models:/churn/4',
+      name: 'churn',
+      version: '4',
+      sha256: 'a'.repeat(64),
+      files: 1,
+      bytes: 1,
+    };
+    await annotator().publish({ ...finished, modelSource }, true);
+    expect(grafana.annotations.every((a) => (a.tags as string[]).includes('model-version:churn:4'))).toBe(true);
+  });
+
   it('retries a Grafana that fails for a moment', async () => {
     grafana.failNext = 2;
     await annotator().publish(finished, true);
