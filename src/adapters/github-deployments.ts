@@ -88,6 +88,7 @@ export class GitHubDeploymentReporter implements Reporter {
         image: report.image ?? null,
         digest: report.digest ?? null,
         revision: report.revision ?? null,
+        modelSource: report.modelSource ?? null,
       },
     });
     if (status !== 201 || !('id' in data)) {
