@@ -75,6 +75,7 @@ const history = (model: string) =>
 
 describe('deploy end to end', () => {
   it('promotes a good canary and comments the verdict on the PR', async () => {
+    await stack.focus('churn-good');
     const { inputs } = deployInputs(stack, 'churn-good');
     const run = await runner('churn-good').main(inputs);
     expect(run.stdout).not.toContain('::error');
@@ -100,6 +101,7 @@ describe('deploy end to end', () => {
   });
 
   it('rolls back a canary with 5% errors and fails the step', async () => {
+    await stack.focus('churn-bad');
     const { inputs } = deployInputs(stack, 'churn-bad');
     const run = await runner('churn-bad').main(inputs);
     expect(run.outputs.verdict).toBe('rolled-back');
@@ -115,6 +117,7 @@ describe('deploy end to end', () => {
   });
 
   it('rolls back a slow canary (p95 up) and passes the step with fail-on-rollback false', async () => {
+    await stack.focus('churn-slow');
     const { inputs } = deployInputs(stack, 'churn-slow', { 'fail-on-rollback': 'false' });
     const run = await runner('churn-slow').main(inputs);
     expect(run.outputs.verdict).toBe('rolled-back');
@@ -124,6 +127,7 @@ describe('deploy end to end', () => {
   });
 
   it('refuses a second run while one holds the lease, then rolls back to revision 1 by hand', async () => {
+    await stack.focus('churn-good');
     const { inputs } = deployInputs(stack, 'churn-good', { image: imageOf('churn-good', '3'), interval: '8s' });
     const first = runner('churn-good').main(inputs);
     await new Promise((resolve) => setTimeout(resolve, 2500));
@@ -141,6 +145,7 @@ describe('deploy end to end', () => {
   });
 
   it('a cancelled job: the post step restores stable and marks the comment aborted', async () => {
+    await stack.focus('churn-cancel');
     const { inputs } = deployInputs(stack, 'churn-cancel', { interval: '30s' });
     const cancelled = runner('churn-cancel', {}, { signal: 'SIGKILL', ms: 3000 });
     const run = await cancelled.main(inputs);
@@ -155,7 +160,7 @@ describe('deploy end to end', () => {
   });
 
   it('a canary that gets no traffic is inconclusive and rolled back, never promoted', async () => {
-    stack.silence('churn-quiet');
+    await stack.focus();
     const { inputs } = deployInputs(stack, 'churn-quiet', { 'inconclusive-limit': '1' });
     const run = await runner('churn-quiet').main(inputs);
     expect(run.outputs.verdict).toBe('rolled-back');
@@ -166,6 +171,7 @@ describe('deploy end to end', () => {
   });
 
   it('a registered MLflow model: built, pushed, rolled out; the comment, history and status name its version', async () => {
+    await stack.focus('churn-mlflow');
     const { inputs } = deployInputs(stack, 'churn-mlflow', {
       image: '',
       'model-source': 'models:/churn@champion',
@@ -204,6 +210,7 @@ describe('deploy end to end', () => {
 
   // Last: it stops the shared Prometheus.
   it('Prometheus stopping mid-analysis rolls the canary back', async () => {
+    await stack.focus('churn-blind');
     const { inputs } = deployInputs(stack, 'churn-blind', { interval: '4s', 'consecutive-error-limit': '1' });
     const pending = runner('churn-blind').main(inputs);
     await new Promise((resolve) => setTimeout(resolve, 2500));

@@ -1,6 +1,7 @@
 // The docker builder against a real dockerd and a real docker-registry, both on this machine.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryClient } from '../../src/adapters/registry/client.js';
 import {
@@ -12,6 +13,10 @@ import {
 import { actionsExec } from '../../src/adapters/registry/exec.js';
 import { RegistryImageResolver } from '../../src/adapters/registry/resolver.js';
 import { MODEL_LABELS } from '../../src/core/image-labels.js';
+import { systemClock } from '../../src/commands/context.js';
+import { runCommand } from '../../src/commands/run.js';
+import { buildConfig } from '../../src/core/config.js';
+import { bufferContent, startArtifactServer } from '../support/artifact-server.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
 import { skopeoInspect } from '../support/images.js';
 import { tempDir } from '../support/local.js';
@@ -132,5 +137,48 @@ describe('docker builder with a real dockerd', () => {
     await expect(
       builder.build({ ...base, registry: registry.host, platforms: ['linux/amd64', 'linux/arm64'], workDir: dir.path }),
     ).rejects.toThrow('platforms linux/amd64,linux/arm64 need docker buildx');
+  });
+
+  it('a model-source for a Dockerfile build: downloaded, copied into the context, labelled with its version', async () => {
+    const artifacts = await startArtifactServer();
+    artifacts.add('/models/churn/model.onnx', bufferContent(Buffer.from('onnx weights v9')));
+    const context = join(dir.path, 'from-source');
+    mkdirSync(context, { recursive: true });
+    writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\nCOPY model/ /mnt/models/\n');
+    const config = buildConfig(
+      {},
+      {
+        command: 'build',
+        builder: 'docker',
+        context,
+        registry: registry.host,
+        repository: 'models/docker-source',
+        tags: 'v9',
+        'model-source': `${artifacts.url}/models/churn/model.onnx#version=9`,
+      },
+    );
+    const saved = { ...process.env };
+    Object.assign(process.env, dockerd.env);
+    try {
+      const logger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+      const services = {
+        cluster: () => { throw new Error('no cluster'); }, // prettier-ignore
+        metrics: () => { throw new Error('no metrics'); }, // prettier-ignore
+        reporter: { publish: async () => undefined },
+        run: { holder: 'test' },
+        mask: () => undefined,
+      };
+      const result = await runCommand({ config, logger, clock: systemClock, cwd: dir.path, services });
+      expect(result.report.modelSource).toMatchObject({ kind: 'https', name: 'model.onnx', version: '9', files: 1 });
+      expect(readFileSync(join(context, 'model', 'model.onnx'), 'utf8')).toBe('onnx weights v9');
+      expect(skopeoInspect(`${registry.host}/models/docker-source:v9`).Labels).toMatchObject({
+        [MODEL_LABELS.version]: '9',
+        [MODEL_LABELS.kind]: 'https',
+        [MODEL_LABELS.sha256]: createHash('sha256').update('onnx weights v9').digest('hex'),
+      });
+    } finally {
+      process.env = saved;
+      await artifacts.stop();
+    }
   });
 });

@@ -35,6 +35,11 @@ export interface LocalStack {
   models: Record<string, ModelUnderTest>;
   /** Stops the load to one model's servers (a canary that gets no traffic). */
   silence(model: string): void;
+  /**
+   * Load only on these models' servers: the load generator shares the test process with the fake API servers, and
+   * idle models' traffic would slow them on a small machine.
+   */
+  focus(...models: string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -77,20 +82,20 @@ export async function startLocalStack(
 
   const loads = new Map<string, AbortController>();
   const running: Promise<unknown>[] = [];
-  for (const model of Object.values(models)) {
+  const startLoad = (model: ModelUnderTest): void => {
     const stop = new AbortController();
     loads.set(model.name, stop);
-    const urls = [`${model.stable.url}/predict`, `${model.canary.url}/predict`];
     running.push(
       generateLoad({
-        urls,
+        urls: [`${model.stable.url}/predict`, `${model.canary.url}/predict`],
         ratePerSecond: ratePerSecond * 2,
         durationMs: 15 * 60_000,
         arrival: 'poisson',
         signal: stop.signal,
       }),
     );
-  }
+  };
+  for (const model of Object.values(models)) startLoad(model);
   // Wait for every series to be scraped twice, so rates exist before the first look.
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -108,6 +113,19 @@ export async function startLocalStack(
     github,
     models,
     silence: (model) => loads.get(model)?.abort(),
+    focus: async (...names) => {
+      let started = false;
+      for (const model of Object.values(models)) {
+        const load = loads.get(model.name);
+        if (!names.includes(model.name)) load?.abort();
+        else if (!load || load.signal.aborted) {
+          startLoad(model);
+          started = true;
+        }
+      }
+      // Two scrapes of the restarted servers' traffic, so rates exist before the first look.
+      if (started) await sleep(3000);
+    },
     stop: async () => {
       for (const stop of loads.values()) stop.abort();
       await Promise.allSettled(running);
