@@ -38,7 +38,4 @@ export interface CommandResult {
 
 export type CommandHandler = (context: CommandContext) => Promise<CommandResult>;
 
-export const systemClock: Clock = {
-  now: () => new Date(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
+export { systemClock } from '../adapters/clock.js';

@@ -25,7 +25,8 @@ export interface KubeObject {
 
 export interface Clock {
   now(): Date;
-  sleep(ms: number): Promise<void>;
+  /** Resolves after `ms`, or as soon as `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 // ---- metrics -------------------------------------------------------------------------------

@@ -94,13 +94,14 @@ export async function acquireLease(cluster: Cluster, options: LeaseOptions): Pro
   }
   let stopped = false;
   let lostTo: string | undefined;
-  // Releasing must not wait out the renewal's sleep.
+  // Releasing must not wait out the renewal's sleep, nor leave its timer running.
   let wake: () => void = () => undefined;
   const woken = new Promise<void>((resolve) => (wake = resolve));
+  const released = new AbortController();
   const every = options.renewEveryMs ?? ((options.durationSeconds ?? 60) * 1000) / 3;
   const renewing = (async () => {
     while (!stopped) {
-      await Promise.race([options.clock.sleep(every), woken]);
+      await Promise.race([options.clock.sleep(every, released.signal), woken]);
       if (stopped) break;
       try {
         const refused = await tryTake(cluster, options);
@@ -117,6 +118,7 @@ export async function acquireLease(cluster: Cluster, options: LeaseOptions): Pro
     lost: () => lostTo,
     release: async () => {
       stopped = true;
+      released.abort();
       wake();
       await renewing;
       const live = await cluster.get(keyFor(options));

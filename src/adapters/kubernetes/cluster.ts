@@ -1,5 +1,6 @@
 // The Cluster port on @kubernetes/client-node: server-side apply as `model-canary`, get, list, delete, and waiting
 // for a Deployment as `kubectl rollout status` does, with retries on transient failures.
+import { systemClock } from '../clock.js';
 import {
   CoreV1Api,
   KubeConfig,
@@ -30,8 +31,6 @@ export interface KubeClusterOptions {
   clock?: Clock;
   logger?: Logger;
 }
-
-const realClock: Clock = { now: () => new Date(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
 
 export function loadKubeConfig(options: Pick<KubeClusterOptions, 'kubeconfigPath' | 'context'>): KubeConfig {
   const kc = new KubeConfig();
@@ -73,7 +72,7 @@ export class KubeCluster implements Cluster {
   ) {
     this.objects = KubernetesObjectApi.makeApiClient(kc);
     this.core = kc.makeApiClient(CoreV1Api);
-    this.clock = options.clock ?? realClock;
+    this.clock = options.clock ?? systemClock;
   }
 
   static fromOptions(options: KubeClusterOptions = {}): KubeCluster {
