@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { modelSourceBackend } from '../adapters/model-sources/index.js';
-import { createBuildBackends, registryAccess } from '../adapters/registry/index.js';
+import { createBuildBackends, registryAccess, type RegistryAccess } from '../adapters/registry/index.js';
 import { modelSourceLabels, provenanceFromLabels } from '../core/image-labels.js';
 import type { ModelProvenance } from '../core/model-source.js';
 import { resolveBaseImage, servingCommand, servingLayoutWarnings } from '../core/serving-presets.js';
@@ -137,35 +137,34 @@ export async function imageToDeploy(
     return { image: built.image, modelSource: built.modelSource };
   }
   const ref = parseImageRef(config.image);
-  let image = config.image;
-  if (!(ref.digest && isDigest(ref.digest))) {
-    const access = await registryAccess({
-      registry: ref.registry,
-      auth: authFor(config, ref.registry),
-      mask: services.mask,
-    });
-    const digest = await access.resolver.resolveDigest(config.image);
-    logger.info(`${config.image} resolved to ${digest}`);
-    image = imageByDigest(ref.registry, ref.repository, digest);
-  }
-  return { image, modelSource: await labelledModel(context, image) };
+  if (ref.digest && isDigest(ref.digest))
+    return { image: config.image, modelSource: await labelledModel(context, config.image) };
+  const access = await registryAccess({
+    registry: ref.registry,
+    auth: buildAuth(config, ref.registry),
+    mask: services.mask,
+  });
+  const digest = await access.resolver.resolveDigest(config.image);
+  logger.info(`${config.image} resolved to ${digest}`);
+  const image = imageByDigest(ref.registry, ref.repository, digest);
+  return { image, modelSource: await labelledModel(context, image, access) };
 }
-
-/** The build's credentials go only to the build's registry. */
-const authFor = (config: RolloutConfig, registry: string) =>
-  registry === config.build.registry ? buildAuth(config) : undefined;
 
 /**
  * An image model-canary built says which model it holds in its labels. Best effort, one try: an image from
- * elsewhere, or a registry this job cannot read, just has no model shown.
+ * elsewhere, or a registry this job cannot read, just has no model shown. `access`: the one a tag was resolved with.
  */
-async function labelledModel(context: CommandContext, image: string): Promise<ModelProvenance | undefined> {
+async function labelledModel(
+  context: CommandContext,
+  image: string,
+  access?: RegistryAccess,
+): Promise<ModelProvenance | undefined> {
   const { config, logger, services } = context;
   try {
     const { registry } = parseImageRef(image);
-    const access = await registryAccess({
+    access ??= await registryAccess({
       registry,
-      auth: authFor(config, registry),
+      auth: buildAuth(config, registry),
       mask: services.mask,
       client: { retry: { retries: 0 }, timeoutMs: 10_000 },
     });

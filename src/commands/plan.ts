@@ -1,14 +1,17 @@
+import { resolve } from 'node:path';
 import { readManifestFiles } from '../adapters/manifest-files.js';
 import { parseManifests } from '../core/manifests.js';
 import { buildPlan } from '../core/plan.js';
 import { planReport } from '../core/report.js';
 import { renderPlanMarkdown, renderPlanText } from '../core/render-plan.js';
 import { codeSpan, escapeText } from '../core/markdown.js';
-import { resolve } from 'node:path';
 import { listModelFiles } from '../adapters/model-files.js';
 import type { RolloutConfig } from '../core/config.js';
 import { displayUri } from '../core/model-source.js';
 import { resolveBaseImage, servingLayoutWarnings } from '../core/serving-presets.js';
+import { planGates } from '../core/plan-gates.js';
+import { promDuration } from '../core/duration.js';
+import type { CommandHandler } from './context.js';
 
 interface PlannedBuild {
   builder: 'docker' | 'oci';
@@ -17,9 +20,6 @@ interface PlannedBuild {
   modelSource?: string;
   modelPath?: string;
 }
-import { planGates } from '../core/plan-gates.js';
-import { promDuration } from '../core/duration.js';
-import type { CommandHandler } from './context.js';
 
 /** The image `plan` shows: the one given, or where `build` would push it. */
 function plannedImage(config: Parameters<CommandHandler>[0]['config']): string {

@@ -1,5 +1,5 @@
 // The labels model-canary puts on every model image, so the image says where it came from and what it holds.
-import type { ModelProvenance } from './model-source.js';
+import { MODEL_SOURCE_KINDS, type ModelProvenance } from './model-source.js';
 
 export interface ImageProvenance {
   /** Repository URL, e.g. https://github.com/org/repo. */
@@ -38,14 +38,7 @@ export function modelSourceLabels(model: ModelProvenance): Record<string, string
   };
 }
 
-const KINDS: readonly ModelProvenance['kind'][] = [
-  'azureml-registry',
-  'azureml-workspace',
-  'mlflow',
-  'https',
-  'oci',
-  'path',
-];
+const KINDS: readonly ModelProvenance['kind'][] = [...MODEL_SOURCE_KINDS, 'path'];
 
 /** The provenance an image built by model-canary carries, read back from its labels (none: not one of ours). */
 export function provenanceFromLabels(labels: Record<string, string> | undefined): ModelProvenance | undefined {

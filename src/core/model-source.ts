@@ -3,7 +3,8 @@
 // adapters/model-sources.
 import { createHash } from 'node:crypto';
 
-export type ModelSourceKind = 'azureml-registry' | 'azureml-workspace' | 'mlflow' | 'https' | 'oci';
+export const MODEL_SOURCE_KINDS = ['azureml-registry', 'azureml-workspace', 'mlflow', 'https', 'oci'] as const;
+export type ModelSourceKind = (typeof MODEL_SOURCE_KINDS)[number];
 
 export type ModelSourceRef =
   /** `azureml://registries/<registry>/models/<name>/versions/<version>` */
@@ -106,18 +107,16 @@ export function parseModelSource(reference: string): ModelSourceRef {
       : { kind: 'mlflow', uri, name, alias: alias! };
   }
   if (uri.startsWith('models:')) fail('needs a version or an alias');
-  if (/^https:\/\//i.test(uri)) {
+  if (/^https?:\/\//i.test(uri)) {
+    let url: URL;
     try {
-      new URL(uri);
+      url = new URL(uri);
     } catch {
-      fail('is not a valid URL');
+      return fail('is not a valid URL');
     }
+    const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1';
+    if (url.protocol === 'http:' && !loopback) fail('uses plain http (allowed only for localhost and 127.0.0.1)');
     return { kind: 'https', uri, url: uri };
-  }
-  if (/^http:\/\//i.test(uri)) {
-    const host = new URL(uri).hostname;
-    if (host === 'localhost' || host === '127.0.0.1') return { kind: 'https', uri, url: uri };
-    fail('uses plain http (allowed only for localhost and 127.0.0.1)');
   }
   match = /^oci:\/\/([^/]+\/.+)$/.exec(uri);
   if (match) return { kind: 'oci', uri, reference: match[1]! };

@@ -15,10 +15,16 @@ export interface BuildAuth {
   tenant?: string;
 }
 
-/** The registry credentials of the config, as the builders take them (none: anonymous). */
-export function buildAuth(config: Pick<RolloutConfig, 'registryAuth'>): BuildAuth | undefined {
+/**
+ * The registry credentials of the config, as the builders take them (none: anonymous). Given another `registry`
+ * than the build's, none: the build's credentials go only to the build's registry.
+ */
+export function buildAuth(
+  config: Pick<RolloutConfig, 'registryAuth'> & { build: { registry?: string } },
+  registry?: string,
+): BuildAuth | undefined {
   const { method, username, password } = config.registryAuth;
-  if (method === 'none') return undefined;
+  if (method === 'none' || (registry !== undefined && registry !== config.build.registry)) return undefined;
   return { mode: method, username, password };
 }
 

@@ -49,9 +49,7 @@ export function modelSourceBackend(
         return resolveHttps(ref, {});
       case 'oci': {
         const { registry } = parseImageRef(ref.reference);
-        // The build's credentials go only to the build's registry; an artifact elsewhere is read anonymously.
-        const auth = registry === config.build.registry ? buildAuth(config) : undefined;
-        const access = await registryAccess({ registry, auth, mask });
+        const access = await registryAccess({ registry, auth: buildAuth(config, registry), mask });
         return resolveOci(ref, access.clientFor);
       }
     }
