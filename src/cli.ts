@@ -8,7 +8,13 @@ import type { Logger } from './core/ports.js';
 import { readConfigFile } from './config-file.js';
 import { createServices, localRunInfo } from './wiring.js';
 
-const FLAGS_WITHOUT_VALUE = new Set(['dry-run', 'comment', 'wait-for-lease', 'fail-on-rollback']);
+const FLAGS_WITHOUT_VALUE = new Set([
+  'dry-run',
+  'comment',
+  'wait-for-lease',
+  'fail-on-rollback',
+  'advance-on-evidence',
+]);
 
 const USAGE = `usage: model-canary <${COMMANDS.join('|')}> [--flag value ...]
 Every action input is a flag (--manifests k8s/ --image reg/name@sha256:... --steps 10,50,100);

@@ -10,7 +10,13 @@ import type { RolloutConfig } from '../core/config.js';
 import { displayUri } from '../core/model-source.js';
 import { resolveBaseImage, servingLayoutWarnings } from '../core/serving-presets.js';
 import { planGates } from '../core/plan-gates.js';
-import { promDuration } from '../core/duration.js';
+import { formatDuration, promDuration } from '../core/duration.js';
+import {
+  describeDetection,
+  describePromotion,
+  estimateRollout,
+  type RolloutEstimate,
+} from '../engine/rollout-estimate.js';
 import type { CommandHandler } from './context.js';
 
 interface PlannedBuild {
@@ -53,6 +59,23 @@ function buildLine(build: PlannedBuild): string {
   return `build: ${build.builder}, ${model}${base}`;
 }
 
+/** How the live judge will run: looks, step bounds, and the estimates at the expected traffic. */
+function scheduleLines(config: RolloutConfig, estimate: RolloutEstimate | undefined): string[] {
+  const { analysis } = config;
+  const ends = analysis.advanceOnEvidence
+    ? `early on evidence after ${formatDuration(analysis.minStepMs)}, else after ${formatDuration(config.intervalMs)}`
+    : `after ${formatDuration(config.intervalMs)} with no decisive failure`;
+  const lines = [
+    `judge: a look every ${formatDuration(analysis.lookEveryMs)}; each step ends ${ends}, at most ${formatDuration(analysis.maxStepMs)}; ` +
+      `alpha ${analysis.alpha} over all looks${analysis.power !== undefined ? `; promotion waits for power ${analysis.power}` : ''}`,
+  ];
+  if (estimate) lines.push(`expected: ${describePromotion(estimate)}`);
+  if (estimate && estimate.notSimulated.length > 0) {
+    lines.push(`not estimated (custom or model gates): ${estimate.notSimulated.join(', ')}`);
+  }
+  return lines;
+}
+
 export const plan: CommandHandler = async ({ config, cwd, logger }) => {
   const objects = parseManifests(await readManifestFiles(config.manifests, cwd));
   const result = buildPlan({
@@ -68,14 +91,10 @@ export const plan: CommandHandler = async ({ config, cwd, logger }) => {
   result.warnings.push(...planned.warnings);
   for (const warning of result.warnings) logger.warn(warning);
   const { target } = result;
-  const traffic = config.analysis.expectedRps
-    ? {
-        rps: config.analysis.expectedRps,
-        weight: config.steps[0] as number,
-        intervalSeconds: config.intervalMs / 1000,
-        alpha: config.analysis.alpha,
-      }
-    : undefined;
+  const rps = config.analysis.expectedRps;
+  const estimate = rps === undefined ? undefined : await estimateRollout(config, rps);
+  for (const warning of estimate?.warnings ?? []) logger.warn(warning);
+  const detections = Object.fromEntries((estimate?.gates ?? []).map((gate) => [gate.gate, describeDetection(gate)]));
   const gates = planGates(
     config.gates,
     {
@@ -84,13 +103,23 @@ export const plan: CommandHandler = async ({ config, cwd, logger }) => {
       baselineTrack: 'stable',
       window: promDuration(config.intervalMs),
     },
-    traffic,
+    detections,
   );
+  const schedule = scheduleLines(config, estimate);
   const line = planned.build ? buildLine(planned.build) : undefined;
   return {
-    report: { ...planReport(result), gatePlans: gates, ...(planned.build ? { build: planned.build } : {}) },
-    text: [line, renderPlanText(result, gates)].filter(Boolean).join('\n'),
-    markdown: [line && `- ${codeSpan(line)}\n`, renderPlanMarkdown(result, (text) => escapeText(text, 4000), gates)]
+    report: {
+      ...planReport(result),
+      gatePlans: gates,
+      ...(estimate ? { estimate } : {}),
+      ...(planned.build ? { build: planned.build } : {}),
+    },
+    text: [line, ...schedule, renderPlanText(result, gates)].filter(Boolean).join('\n'),
+    markdown: [
+      line && `- ${codeSpan(line)}\n`,
+      schedule.map((text) => `- ${escapeText(text, 1000)}`).join('\n') + '\n',
+      renderPlanMarkdown(result, (text) => escapeText(text, 4000), gates),
+    ]
       .filter(Boolean)
       .join('\n'),
     exitCode: 0,

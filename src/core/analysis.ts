@@ -18,13 +18,22 @@ export interface Look {
   gates: GateLook[];
 }
 
-export type AnalysisState = 'continue' | 'pass' | 'fail' | 'inconclusive';
-
-export interface AnalysisDecision {
-  state: AnalysisState;
+/** What the looks so far say, for the step schedule of core/rollout.ts to act on. */
+export interface LookSummary {
+  /** `fail`: a gate is decisively worse (its failure-limit used up); `inconclusive`: a limit on unmeasurable or
+   * inconclusive looks ran out; `error`: no gate could be measured at this look; `ok`: none of those. */
+  verdict: 'fail' | 'inconclusive' | 'error' | 'ok';
   reason: string;
   /** The gate that decided, when one did. */
   gate?: string;
+  /** Every gate passed its latest look: measured, enough requests, within its bounds. */
+  passing: boolean;
+  /** Every gate is decisively not worse (the test settled it, or an absolute bound on enough requests). */
+  decisive: boolean;
+  /** Relative gates short of the power target at the latest look, e.g. `error-rate (power 0.42 < 0.8)`. */
+  shortOfPower: string[];
+  /** The first gate that is not passing yet and why. */
+  pending?: string;
 }
 
 interface GateTally {
@@ -52,25 +61,34 @@ function tally(looks: Look[]): GateTally[] {
   return [...byName.values()];
 }
 
-/**
- * The analysis after the looks so far. `final` is true when the step's time is over: then a gate still
- * inconclusive (or in error, or short of requests) makes the analysis inconclusive, never pass.
- */
-export function decideAnalysis(
+/** The looks so far -> a summary. `powerTarget`: relative gates must reach this power (undefined: no target). */
+export function summarizeLooks(
   looks: Look[],
   limits: AnalysisLimits = DEFAULT_LIMITS,
-  final = false,
-): AnalysisDecision {
+  powerTarget?: number,
+): LookSummary {
+  const latest = looks[looks.length - 1]?.gates ?? [];
+  const open = latest.find((gate) => gate.outcome !== 'pass');
+  const pending = open ? `gate '${open.report.name}' is ${open.outcome}: ${open.report.reason}` : undefined;
+  const shortOfPower =
+    powerTarget === undefined
+      ? []
+      : latest
+          .filter((gate) => gate.power !== undefined && !gate.decisive && gate.power < powerTarget)
+          .map((gate) => `${gate.report.name} (power ${Number((gate.power ?? 0).toFixed(2))} < ${powerTarget})`);
+  const base = {
+    passing: latest.length > 0 && !open,
+    decisive: latest.length > 0 && latest.every((gate) => gate.outcome === 'pass' && gate.decisive),
+    shortOfPower,
+    ...(pending ? { pending } : {}),
+  };
   const gates = tally(looks);
-  if (gates.length === 0) {
-    return final
-      ? { state: 'inconclusive', reason: 'no gate was measured' }
-      : { state: 'continue', reason: 'no look yet' };
-  }
+  if (gates.length === 0) return { ...base, verdict: 'error', reason: 'no gate was measured' };
   const failed = gates.find((gate) => gate.failures > limits.failureLimit);
   if (failed) {
     return {
-      state: 'fail',
+      ...base,
+      verdict: 'fail',
       gate: failed.name,
       reason: `gate '${failed.name}' failed ${failed.failures} look(s), more than failure-limit ${limits.failureLimit}: ${failed.last?.outcome === 'fail' ? failed.last.report.reason : 'see earlier looks'}`,
     };
@@ -78,31 +96,23 @@ export function decideAnalysis(
   const erroring = gates.find((gate) => gate.consecutiveErrors > limits.consecutiveErrorLimit);
   if (erroring) {
     return {
-      state: 'inconclusive',
+      ...base,
+      verdict: 'inconclusive',
       gate: erroring.name,
-      reason: `gate '${erroring.name}' could not be measured ${erroring.consecutiveErrors} times in a row (consecutive-error-limit ${limits.consecutiveErrorLimit}): ${erroring.last?.report.reason ?? ''}`,
+      reason: `gate '${erroring.name}' could not be measured ${erroring.consecutiveErrors} looks in a row (consecutive-error-limit ${limits.consecutiveErrorLimit}): ${erroring.last?.report.reason ?? ''}`,
     };
   }
   const unsure = gates.find((gate) => gate.inconclusive > limits.inconclusiveLimit);
   if (unsure) {
     return {
-      state: 'inconclusive',
+      ...base,
+      verdict: 'inconclusive',
       gate: unsure.name,
       reason: `gate '${unsure.name}' was inconclusive ${unsure.inconclusive} times, more than inconclusive-limit ${limits.inconclusiveLimit}: ${unsure.last?.report.reason ?? ''}`,
     };
   }
-  const latest = looks[looks.length - 1]?.gates ?? [];
-  if (latest.length > 0 && latest.every((gate) => gate.outcome === 'pass' && gate.decisive)) {
-    return { state: 'pass', reason: 'every gate is decisively within its bounds: stopping early' };
+  if (latest.length > 0 && latest.every((gate) => gate.outcome === 'error')) {
+    return { ...base, verdict: 'error', reason: 'no gate could be measured (Prometheus unreachable or erroring)' };
   }
-  if (!final) return { state: 'continue', reason: 'evidence not decisive yet' };
-  const open = gates.find((gate) => gate.last?.outcome !== 'pass');
-  if (open) {
-    return {
-      state: 'inconclusive',
-      gate: open.name,
-      reason: `gate '${open.name}' was still ${open.last?.outcome ?? 'unmeasured'} at the last look: ${open.last?.report.reason ?? ''}`,
-    };
-  }
-  return { state: 'pass', reason: `every gate passed its last look (${looks.length} look(s))` };
+  return { ...base, verdict: 'ok', reason: pending ?? 'every gate passed its latest look' };
 }

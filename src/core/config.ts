@@ -3,6 +3,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { type Command, type ConfigFile, configFileSchema, SECRET_KEYS } from './config-schema.js';
+import { formatDuration } from './duration.js';
 import { DEFAULT_GATES, type GateSpec } from './gate-config.js';
 import { parseModelSource } from './model-source.js';
 import { baseImageProblem } from './serving-presets.js';
@@ -47,6 +48,15 @@ export interface RolloutConfig {
     inconclusiveLimit: number;
     consecutiveErrorLimit: number;
     onInconclusive: 'rollback' | 'hold';
+    /** How often the live judge looks inside a step; never below the scrape interval. */
+    lookEveryMs: number;
+    /** Prometheus's scrape interval: no look comes faster, and no window is shorter than two scrapes. */
+    scrapeIntervalMs: number;
+    /** The power every relative gate must reach before promotion (off when undefined). */
+    power?: number;
+    minStepMs: number;
+    maxStepMs: number;
+    advanceOnEvidence: boolean;
   };
   prometheus: { url?: string; auth: 'none' | 'bearer' | 'basic' | 'azure'; token?: string };
   window?: { from: Date; to: Date };
@@ -78,6 +88,11 @@ export const DEFAULTS = {
   failureLimit: 0,
   inconclusiveLimit: 3,
   consecutiveErrorLimit: 4,
+  lookEveryMs: 15_000,
+  scrapeIntervalMs: 15_000,
+  minStepMs: 60_000,
+  /** max-step-duration defaults to this many intervals. */
+  maxStepIntervals: 3,
 } as const;
 
 /** Which settings each command cannot do without. */
@@ -178,8 +193,24 @@ function crossChecks(command: Command, s: ConfigFile): string[] {
     problems.push('builder: oci needs base-image (the serving image the model goes on)');
   }
   problems.push(...modelSourceChecks(s, builder));
+  problems.push(...stepDurationChecks(s));
   const baseImage = s['base-image'] && baseImageProblem(s['base-image'].trim());
   if (baseImage) problems.push(`base-image: ${baseImage}`);
+  return problems;
+}
+
+function stepDurationChecks(s: ConfigFile): string[] {
+  const problems: string[] = [];
+  const interval = s.interval ?? DEFAULTS.intervalMs;
+  const shown = (ms: number) => formatDuration(ms);
+  const max = s['max-step-duration'];
+  if (max !== undefined && max < interval) {
+    problems.push(`max-step-duration: must be at least interval ${shown(interval)} (got ${shown(max)})`);
+  }
+  const min = s['min-step-duration'];
+  if (min !== undefined && max !== undefined && min > max) {
+    problems.push(`min-step-duration: must not exceed max-step-duration ${shown(max)} (got ${shown(min)})`);
+  }
   return problems;
 }
 
@@ -270,6 +301,12 @@ function toRolloutConfig(command: Command, s: ConfigFile): RolloutConfig {
       inconclusiveLimit: s['inconclusive-limit'] ?? DEFAULTS.inconclusiveLimit,
       consecutiveErrorLimit: s['consecutive-error-limit'] ?? DEFAULTS.consecutiveErrorLimit,
       onInconclusive: s['on-inconclusive'] ?? 'rollback',
+      lookEveryMs: Math.max(s['look-every'] ?? DEFAULTS.lookEveryMs, s['scrape-interval'] ?? DEFAULTS.scrapeIntervalMs),
+      scrapeIntervalMs: s['scrape-interval'] ?? DEFAULTS.scrapeIntervalMs,
+      power: s.power,
+      minStepMs: s['min-step-duration'] ?? DEFAULTS.minStepMs,
+      maxStepMs: s['max-step-duration'] ?? DEFAULTS.maxStepIntervals * (s.interval ?? DEFAULTS.intervalMs),
+      advanceOnEvidence: s['advance-on-evidence'] ?? false,
     },
     prometheus: {
       url: s['prometheus-url'],

@@ -67,3 +67,60 @@ export function histogramQuantile(q: number, buckets: Bucket[]): number {
   }
   return lowerBound;
 }
+
+/** Observations <= x, interpolating linearly inside a bucket (from 0 below the first bound), as histogram_quantile does. */
+export function interpolatedCumulative(buckets: Bucket[], x: number): number {
+  let lowerBound = 0;
+  let lowerCount = 0;
+  for (const bucket of buckets) {
+    if (x < bucket.le) {
+      if (!Number.isFinite(bucket.le) || x <= lowerBound) return lowerCount;
+      return lowerCount + ((bucket.cumulative - lowerCount) * (x - lowerBound)) / (bucket.le - lowerBound);
+    }
+    lowerBound = bucket.le;
+    lowerCount = bucket.cumulative;
+  }
+  return lowerCount;
+}
+
+/** The histogram of every observation multiplied by `factor` (bounds scaled; +Inf stays). */
+export function scaleBuckets(buckets: Bucket[], factor: number): Bucket[] {
+  return buckets.map((bucket) => ({ le: bucket.le * factor, cumulative: bucket.cumulative }));
+}
+
+/** Per-bucket counts of two histograms resampled on the union of their bounds, interpolating inside buckets. */
+export function resampleBuckets(a: Bucket[], b: Bucket[]): { a: number[]; b: number[] } {
+  const bounds = [...new Set([...a.map((x) => x.le), ...b.map((x) => x.le)])].sort((x, y) => x - y);
+  const counts = (buckets: Bucket[]): number[] => {
+    let previous = 0;
+    return bounds.map((le) => {
+      const cumulative = Math.max(previous, interpolatedCumulative(buckets, le));
+      const count = cumulative - previous;
+      previous = cumulative;
+      return count;
+    });
+  };
+  return { a: counts(a), b: counts(b) };
+}
+
+/**
+ * P(X / factor > Y) for X and Y drawn independently from one histogram: how often an observation slowed down by
+ * nothing still beats one sped up by `factor` (0.5 at factor 1). Buckets are taken as uniform inside.
+ */
+export function shiftedExceedance(buckets: Bucket[], factor: number): number {
+  const total = buckets[buckets.length - 1]?.cumulative ?? 0;
+  if (total <= 0) return 0.5;
+  let lowerBound = 0;
+  let lowerCount = 0;
+  let sum = 0;
+  for (const bucket of buckets) {
+    const mass = bucket.cumulative - lowerCount;
+    if (mass > 0) {
+      const middle = Number.isFinite(bucket.le) ? (lowerBound + bucket.le) / 2 : lowerBound;
+      sum += mass * (interpolatedCumulative(buckets, middle / factor) / total);
+    }
+    if (Number.isFinite(bucket.le)) lowerBound = bucket.le;
+    lowerCount = bucket.cumulative;
+  }
+  return sum / total;
+}

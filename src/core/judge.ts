@@ -2,9 +2,17 @@
 import type { GateSpec } from './gate-config.js';
 import type { GateKind } from './gates.js';
 import { isStatistical } from './gates.js';
-import { alignBuckets, type Bucket } from './histogram.js';
+import { alignBuckets, resampleBuckets, scaleBuckets, shiftedExceedance, type Bucket } from './histogram.js';
 import type { GateReport, GateResult, MetricResult } from './ports.js';
-import { alphaAtLook, compareRates, ksDistance, mannWhitneyFromBuckets, populationStabilityIndex } from './stats.js';
+import {
+  alphaAtLook,
+  compareRates,
+  ksDistance,
+  mannWhitneyFromBuckets,
+  mannWhitneyPower,
+  populationStabilityIndex,
+  rateTestPower,
+} from './stats.js';
 
 export interface TrackMeasurement {
   /** The gate's value; null when the query returned no series. NaN / ±Inf are kept to be reported. */
@@ -45,6 +53,8 @@ export interface GateLook {
   decisive: boolean;
   /** Inconclusive only because too few requests have arrived yet (warming up). */
   insufficient: boolean;
+  /** Relative statistical gates: the power the data had to tell the canary from one worse by the gate's bound. */
+  power?: number;
 }
 
 const RATE_GATES = new Set(['error-rate', 'invalid-output-rate']);
@@ -90,6 +100,19 @@ interface Verdict {
   reason: string;
   decisive?: boolean;
   insufficient?: boolean;
+  evidence?: string;
+  power?: number;
+}
+
+/** `+50%` for a ratio of 1.5. */
+export function regressionText(ratio: number): string {
+  return `+${Number(((ratio - 1) * 100).toPrecision(3))}%`;
+}
+
+const shortNumber = (value: number) => String(Number(value.toPrecision(2)));
+
+function powerText(power: number, ratio: number): string {
+  return `power ${shortNumber(power)} to see ${regressionText(ratio)}`;
 }
 
 function driftValue(m: GateMeasurement): number | null {
@@ -137,44 +160,77 @@ function checkRelative(m: GateMeasurement, canary: number, baseline: number, alp
   const shown = (value: number) => formatValue(gate, value);
   const pointRatio = baseline > 0 ? canary / baseline : canary > 0 ? Number.POSITIVE_INFINITY : 1;
   const versus = `canary ${shown(canary)} vs baseline ${shown(baseline)}`;
-  if (m.kind === 'rate' && isStatistical(gate)) {
-    const test = compareRates(
-      { events: countOf(m.canary.events), total: countOf(m.canary.requests) },
-      { events: countOf(m.baseline.events), total: countOf(m.baseline.requests) },
-      ratio,
-      alpha,
-    );
-    const evidence = `likelihood ratio ${Number(Math.exp(test.logLikelihoodRatio).toPrecision(3))}, needs ${Number((1 / alpha).toPrecision(3))}`;
-    if (test.worse)
-      return { outcome: 'fail', decisive: true, reason: `${versus}: above ${ratio}x baseline (${evidence})` };
-    if (test.safe)
-      return { outcome: 'pass', decisive: true, reason: `${versus}: below ${ratio}x baseline (${evidence})` };
-    const note = pointRatio > ratio ? `above ${ratio}x but not significant yet` : `within ${ratio}x`;
-    return { outcome: 'pass', reason: `${versus}: ${note} (${evidence})` };
-  }
-  if (m.kind === 'latency' && isStatistical(gate)) {
-    const aligned = alignBuckets(m.canary.buckets ?? [], m.baseline.buckets ?? []);
-    const test = mannWhitneyFromBuckets(aligned.a, aligned.b);
-    const spent = alphaAtLook(alpha, look);
-    if (!test) return { outcome: 'inconclusive', reason: `${versus}: no histogram buckets to compare` };
-    const evidence = `Mann-Whitney p=${Number(test.pGreater.toPrecision(2))}, needs < ${Number(spent.toPrecision(2))}`;
-    if (pointRatio > ratio && test.pGreater < spent) {
-      return {
-        outcome: 'fail',
-        decisive: true,
-        reason: `${versus}: ${Number(pointRatio.toPrecision(3))}x > ${ratio}x, slower (${evidence})`,
-      };
-    }
-    const note =
-      pointRatio > ratio
-        ? `${Number(pointRatio.toPrecision(3))}x > ${ratio}x but not significant yet`
-        : `within ${ratio}x`;
-    return { outcome: 'pass', reason: `${versus}: ${note} (${evidence})` };
-  }
+  if (m.kind === 'rate' && isStatistical(gate)) return checkRates(m, versus, ratio, pointRatio, alpha);
+  if (m.kind === 'latency' && isStatistical(gate))
+    return checkLatency(m, versus, ratio, pointRatio, alphaAtLook(alpha, look));
   if (pointRatio > ratio) {
     return { outcome: 'fail', reason: `${versus}: ${Number(pointRatio.toPrecision(3))}x > ${ratio}x baseline` };
   }
   return { outcome: 'pass', reason: `${versus}: within ${ratio}x` };
+}
+
+/** Event rates: the mixture SPRT, always valid, so its threshold is the same at every look. */
+function checkRates(m: GateMeasurement, versus: string, ratio: number, pointRatio: number, alpha: number): Verdict {
+  const canary = { events: countOf(m.canary.events), total: countOf(m.canary.requests) };
+  const baseline = { events: countOf(m.baseline.events), total: countOf(m.baseline.requests) };
+  const test = compareRates(canary, baseline, ratio, alpha);
+  const evidence = `likelihood ratio ${shortNumber(Math.exp(test.logLikelihoodRatio))}, needs ${shortNumber(1 / alpha)}`;
+  if (test.worse)
+    return { outcome: 'fail', decisive: true, evidence, reason: `${versus}: above ${ratio}x baseline (${evidence})` };
+  const baselineRate = baseline.total > 0 ? baseline.events / baseline.total : 0;
+  const power = rateTestPower(canary.total, baseline.total, baselineRate, ratio, alpha);
+  if (test.safe) {
+    return {
+      outcome: 'pass',
+      decisive: true,
+      evidence,
+      power,
+      reason: `${versus}: decisively below ${ratio}x baseline (${evidence})`,
+    };
+  }
+  const note = pointRatio > ratio ? `above ${ratio}x but not significant yet` : 'no harm seen';
+  return { outcome: 'pass', evidence, power, reason: `${versus}: ${note}; ${powerText(power, ratio)} (${evidence})` };
+}
+
+/**
+ * Latency histograms, Mann–Whitney with alpha spent over looks: slower when the canary's values are significantly
+ * larger and the point ratio is past the bound; decisively not worse when the canary sped up by the bound
+ * (canary / bound) is significantly faster than the baseline.
+ */
+function checkLatency(m: GateMeasurement, versus: string, ratio: number, pointRatio: number, spent: number): Verdict {
+  const canaryBuckets = m.canary.buckets ?? [];
+  const baselineBuckets = m.baseline.buckets ?? [];
+  const aligned = alignBuckets(canaryBuckets, baselineBuckets);
+  const test = mannWhitneyFromBuckets(aligned.a, aligned.b);
+  if (!test) return { outcome: 'inconclusive', reason: `${versus}: no histogram buckets to compare` };
+  const evidence = `Mann-Whitney p=${shortNumber(test.pGreater)}, needs < ${shortNumber(spent)}`;
+  const times = `${Number(pointRatio.toPrecision(3))}x`;
+  if (pointRatio > ratio && test.pGreater < spent) {
+    return {
+      outcome: 'fail',
+      decisive: true,
+      evidence,
+      reason: `${versus}: ${times} > ${ratio}x, slower (${evidence})`,
+    };
+  }
+  const n1 = aligned.a.reduce((a, b) => a + b, 0);
+  const n2 = aligned.b.reduce((a, b) => a + b, 0);
+  const power = mannWhitneyPower(n1, n2, shiftedExceedance(baselineBuckets, ratio), spent);
+  const scaled = resampleBuckets(scaleBuckets(canaryBuckets, 1 / ratio), baselineBuckets);
+  const bound = mannWhitneyFromBuckets(scaled.a, scaled.b);
+  const pFaster = bound ? 1 - bound.pGreater : 1;
+  if (pointRatio <= ratio && pFaster < spent) {
+    const safeEvidence = `Mann-Whitney p=${shortNumber(pFaster)} against ${ratio}x slower, needs < ${shortNumber(spent)}`;
+    return {
+      outcome: 'pass',
+      decisive: true,
+      evidence: safeEvidence,
+      power,
+      reason: `${versus}: decisively faster than ${ratio}x baseline (${safeEvidence})`,
+    };
+  }
+  const note = pointRatio > ratio ? `${times} > ${ratio}x but not significant yet` : 'no harm seen';
+  return { outcome: 'pass', evidence, power, reason: `${versus}: ${note}; ${powerText(power, ratio)} (${evidence})` };
 }
 
 function errorReason(m: GateMeasurement, error: MeasurementError): string {
@@ -194,8 +250,23 @@ function decide(
   const baseline = drift ? null : m.baseline.value;
   const done = (verdict: Verdict) => ({ ...verdict, canary, baseline });
   if (m.error) return done({ outcome: 'error', reason: errorReason(m, m.error) });
+  const alpha = gateAlpha(m.gate, context, statisticalGates);
+  const relative = () =>
+    m.gate.maxRatio === undefined ||
+    drift ||
+    canary === null ||
+    baseline === null ||
+    unusable(canary) ||
+    unusable(baseline)
+      ? undefined
+      : checkRelative(m, canary, baseline, alpha, context.look);
   const samples = checkSamples(m);
-  if (samples) return done(samples);
+  if (samples) {
+    // The sequential tests are valid at any sample size, so decisive evidence of harm fails the canary before
+    // min-requests arrived (waiting would only delay the rollback); a pass still needs min-requests.
+    const early = isStatistical(m.gate) ? relative() : undefined;
+    return done(early?.outcome === 'fail' ? early : samples);
+  }
   const canaryProblem = unusable(canary);
   if (canaryProblem || canary === null) {
     const hint = drift ? ' (no prediction-score buckets for canary or baseline)' : '';
@@ -204,8 +275,9 @@ function decide(
   const absolute = checkAbsolute(m.gate, canary);
   if (absolute) return done(absolute);
   if (m.gate.maxRatio === undefined || drift) {
+    // An absolute bound is judged on the value over the window once min-requests arrived: nothing more to wait for.
     const bounds = thresholdText(m.gate) || 'no bound';
-    return done({ outcome: 'pass', reason: `canary ${formatValue(m.gate, canary)} within ${bounds}` });
+    return done({ outcome: 'pass', decisive: true, reason: `canary ${formatValue(m.gate, canary)} within ${bounds}` });
   }
   const baselineProblem = unusable(baseline);
   if (baselineProblem || baseline === null) {
@@ -214,8 +286,7 @@ function decide(
       reason: `baseline value is ${baselineProblem ?? 'no data'}: nothing to compare with`,
     });
   }
-  const alpha = gateAlpha(m.gate, context, statisticalGates);
-  return done(checkRelative(m, canary, baseline, alpha, context.look));
+  return done(relative() as Verdict);
 }
 
 /** One gate at one look. `statisticalGates` is how many gates share the overall alpha. */
@@ -233,10 +304,13 @@ export function judgeGate(m: GateMeasurement, context: JudgeContext, statistical
       samples: requests !== null && Number.isFinite(requests) ? Math.round(requests) : null,
       reason: verdict.reason,
       query: m.query,
+      ...(verdict.evidence ? { evidence: verdict.evidence } : {}),
+      ...(verdict.power !== undefined ? { power: Number(verdict.power.toFixed(3)) } : {}),
     },
     outcome: verdict.outcome,
     decisive: verdict.decisive ?? false,
     insufficient: verdict.insufficient ?? false,
+    ...(verdict.power !== undefined ? { power: verdict.power } : {}),
   };
 }
 

@@ -114,6 +114,12 @@ export interface GateReport {
   samples: number | null;
   reason: string;
   query?: string;
+  /** The statistical evidence at the last look (likelihood ratio or p-value against what it needs). */
+  evidence?: string;
+  /** Relative statistical gates: the power the data had to tell the canary from one worse by the gate's bound. */
+  power?: number;
+  /** How many looks the live judge took at this gate. */
+  looks?: number;
 }
 
 export interface StepReport {
@@ -121,9 +127,24 @@ export interface StepReport {
   startedAt?: string;
   endedAt?: string;
   result?: GateResult | 'running' | 'skipped';
+  /** Looks the live judge took during the step. */
+  looks?: number;
+  /** Why the step ended: its interval passed with no decisive failure, evidence came early, ... */
+  endReason?: StepEndReason;
   replicas?: { stable: number; canary: number };
   objects?: KubeObject[];
 }
+
+export type StepEndReason =
+  | 'interval'
+  | 'evidence'
+  | 'power'
+  | 'max-duration'
+  | 'failed'
+  | 'not-ready'
+  | 'aborted'
+  | 'promoted-by-hand'
+  | 'error';
 
 export type Verdict =
   | 'pass'

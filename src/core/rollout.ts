@@ -1,5 +1,8 @@
 // The rollout as a state machine: events in, next actions out. Pure: time arrives with each event, and every state
 // answers an error by steering to a known version (roll back, or report `failed` once rolling back failed too).
+// Inside a step the live judge looks every `lookEvery`; the step's schedule decides when it may end.
+import type { LookSummary } from './analysis.js';
+import type { StepEndReason } from './ports.js';
 
 export type Phase =
   | 'pending'
@@ -14,18 +17,37 @@ export type Phase =
   | 'held' // inconclusive with on-inconclusive: hold: the canary stays for a human to promote or abort
   | 'failed';
 
-export type LookOutcome = 'pass' | 'fail' | 'inconclusive' | 'error' | 'continue';
 export type RollbackCause = 'gate-failed' | 'inconclusive' | 'not-ready' | 'aborted' | 'error';
 
 export interface Limits {
-  failureLimit: number;
-  inconclusiveLimit: number;
-  consecutiveErrorLimit: number;
-  /** Looks a step may take while the sequential test says "continue" before the step counts as inconclusive. */
-  maxLooksPerStep: number;
   /** Attempts at promoting or rolling back before giving up. */
   maxAttempts: number;
   onInconclusive: 'rollback' | 'hold';
+}
+
+/** When the live judge looks inside a step, and when a step may end. */
+export interface StepSchedule {
+  /** A step with no decisive failure advances once this much time has passed (and every gate is measured). */
+  intervalMs: number;
+  /** Time between looks inside a step. */
+  lookEveryMs: number;
+  /** With `advanceOnEvidence`: a step ends as soon as every gate is decisively not worse, but not before this. */
+  minStepMs: number;
+  /** A step still short of evidence then is inconclusive. */
+  maxStepMs: number;
+  advanceOnEvidence: boolean;
+  /** The power every relative gate must reach before the last step promotes (undefined: no target). */
+  power?: number;
+}
+
+export function defaultSchedule(intervalMs: number): StepSchedule {
+  return {
+    intervalMs,
+    lookEveryMs: Math.min(15_000, intervalMs),
+    minStepMs: Math.min(60_000, intervalMs),
+    maxStepMs: 3 * intervalMs,
+    advanceOnEvidence: false,
+  };
 }
 
 export interface StepRecord {
@@ -33,16 +55,17 @@ export interface StepRecord {
   startedAt: string;
   endedAt?: string;
   result?: 'pass' | 'fail' | 'inconclusive' | 'running' | 'skipped';
+  looks?: number;
+  endReason?: StepEndReason;
 }
 
 export interface RolloutState {
   phase: Phase;
   steps: number[];
-  intervalMs: number;
+  schedule: StepSchedule;
   stepIndex: number;
-  failures: number;
-  inconclusives: number;
-  consecutiveErrors: number;
+  /** When the canary was ready at this step's weight: the step's time counts from here. */
+  stepReadyAt?: string;
   looksThisStep: number;
   attempts: number;
   cause?: RollbackCause;
@@ -54,8 +77,8 @@ export type RolloutEvent =
   | { type: 'start' }
   | { type: 'canary-ready' }
   | { type: 'canary-not-ready'; reason: string }
-  | { type: 'interval-elapsed' }
-  | { type: 'look'; outcome: LookOutcome; reason: string }
+  | { type: 'look-due' }
+  | { type: 'look'; summary: LookSummary }
   | { type: 'promote-requested' }
   | { type: 'abort-requested'; reason?: string }
   | { type: 'promoted' }
@@ -77,26 +100,16 @@ export interface Transition {
   actions: RolloutAction[];
 }
 
-export const DEFAULT_LIMITS: Limits = {
-  failureLimit: 0,
-  inconclusiveLimit: 3,
-  consecutiveErrorLimit: 4,
-  maxLooksPerStep: 10,
-  maxAttempts: 3,
-  onInconclusive: 'rollback',
-};
+export const DEFAULT_LIMITS: Limits = { maxAttempts: 3, onInconclusive: 'rollback' };
 
 export const TERMINAL: readonly Phase[] = ['promoted', 'rolled-back', 'aborted', 'held', 'failed'];
 
-export function initialState(steps: number[], intervalMs: number): RolloutState {
+export function initialState(steps: number[], schedule: StepSchedule): RolloutState {
   return {
     phase: 'pending',
     steps,
-    intervalMs,
+    schedule,
     stepIndex: 0,
-    failures: 0,
-    inconclusives: 0,
-    consecutiveErrors: 0,
     looksThisStep: 0,
     attempts: 0,
     timeline: [],
@@ -105,10 +118,10 @@ export function initialState(steps: number[], intervalMs: number): RolloutState 
 
 const iso = (at: Date) => at.toISOString();
 
-function endStep(state: RolloutState, at: Date, result: StepRecord['result']): StepRecord[] {
+function endStep(state: RolloutState, at: Date, result: StepRecord['result'], endReason: StepEndReason): StepRecord[] {
   return state.timeline.map((record, index) =>
     index === state.timeline.length - 1 && record.endedAt === undefined
-      ? { ...record, endedAt: iso(at), result }
+      ? { ...record, endedAt: iso(at), result, looks: state.looksThisStep, endReason }
       : record,
   );
 }
@@ -121,6 +134,7 @@ function startStep(state: RolloutState, stepIndex: number, at: Date): Transition
       phase: 'progressing',
       stepIndex,
       looksThisStep: 0,
+      stepReadyAt: undefined,
       timeline: [...state.timeline, { weight, startedAt: iso(at), result: 'running' }],
     },
     actions: [
@@ -130,17 +144,50 @@ function startStep(state: RolloutState, stepIndex: number, at: Date): Transition
   };
 }
 
+/** The next look: one `lookEvery` on, or sooner where the step reaches one of its time bounds. */
+export function nextLookAt(state: RolloutState, at: Date): Date {
+  const { schedule } = state;
+  const readyAt = new Date(state.stepReadyAt ?? at.toISOString()).getTime();
+  const now = at.getTime();
+  const bounds = [readyAt + schedule.intervalMs, readyAt + schedule.maxStepMs];
+  if (schedule.advanceOnEvidence) bounds.push(readyAt + schedule.minStepMs);
+  return new Date(
+    bounds.filter((bound) => bound > now).reduce((next, bound) => Math.min(next, bound), now + schedule.lookEveryMs),
+  );
+}
+
 function wait(state: RolloutState, at: Date): Transition {
   return {
     state: { ...state, phase: 'waiting' },
-    actions: [{ type: 'wait', until: new Date(at.getTime() + state.intervalMs) }],
+    actions: [{ type: 'wait', until: nextLookAt(state, at) }],
   };
 }
 
-function rollBack(state: RolloutState, at: Date, cause: RollbackCause, reason: string): Transition {
+const END_REASON_OF: Record<RollbackCause, StepEndReason> = {
+  'gate-failed': 'failed',
+  inconclusive: 'max-duration',
+  'not-ready': 'not-ready',
+  aborted: 'aborted',
+  error: 'error',
+};
+
+function rollBack(
+  state: RolloutState,
+  at: Date,
+  cause: RollbackCause,
+  reason: string,
+  endReason: StepEndReason = END_REASON_OF[cause],
+): Transition {
   const stepResult = cause === 'gate-failed' ? 'fail' : cause === 'inconclusive' ? 'inconclusive' : 'skipped';
   return {
-    state: { ...state, phase: 'rolling-back', cause, reason, attempts: 0, timeline: endStep(state, at, stepResult) },
+    state: {
+      ...state,
+      phase: 'rolling-back',
+      cause,
+      reason,
+      attempts: 0,
+      timeline: endStep(state, at, stepResult, endReason),
+    },
     actions: [
       { type: 'roll-back', reason },
       { type: 'report', final: false },
@@ -158,77 +205,68 @@ function finish(state: RolloutState, phase: Phase): Transition {
   };
 }
 
-function onLook(
-  state: RolloutState,
-  event: { outcome: LookOutcome; reason: string },
-  at: Date,
-  limits: Limits,
-): Transition {
-  const looks = state.looksThisStep + 1;
-  const weight = state.steps[state.stepIndex] as number;
-  const where = `step ${state.stepIndex + 1}/${state.steps.length} (${weight}%)`;
-  const counted = {
-    ...state,
-    looksThisStep: looks,
-    consecutiveErrors: event.outcome === 'error' ? state.consecutiveErrors + 1 : 0,
-  };
-
-  switch (event.outcome) {
-    case 'pass': {
-      const passed = { ...counted, timeline: endStep(counted, at, 'pass') };
-      if (state.stepIndex + 1 >= state.steps.length) {
-        return {
-          state: { ...passed, phase: 'promoting', attempts: 0 },
-          actions: [{ type: 'promote' }, { type: 'report', final: false }],
-        };
-      }
-      return startStep(passed, state.stepIndex + 1, at);
-    }
-    case 'fail': {
-      const failures = state.failures + 1;
-      const next = { ...counted, failures };
-      if (failures > limits.failureLimit) {
-        return rollBack(next, at, 'gate-failed', `analysis failed at ${where}: ${event.reason}`);
-      }
-      return wait(next, at);
-    }
-    case 'error': {
-      if (counted.consecutiveErrors > limits.consecutiveErrorLimit) {
-        return inconclusive(
-          counted,
-          at,
-          limits,
-          `metrics unavailable for ${counted.consecutiveErrors} looks in a row at ${where}: ${event.reason}`,
-        );
-      }
-      return wait(counted, at);
-    }
-    case 'inconclusive': {
-      const inconclusives = state.inconclusives + 1;
-      const next = { ...counted, inconclusives };
-      if (inconclusives > limits.inconclusiveLimit) {
-        return inconclusive(
-          next,
-          at,
-          limits,
-          `analysis inconclusive ${inconclusives} times at ${where}: ${event.reason}`,
-        );
-      }
-      return wait(next, at);
-    }
-    case 'continue': {
-      if (looks >= limits.maxLooksPerStep) {
-        return inconclusive(counted, at, limits, `no decision after ${looks} looks at ${where}: ${event.reason}`);
-      }
-      return wait(counted, at);
-    }
+function advance(state: RolloutState, at: Date, endReason: StepEndReason): Transition {
+  const passed = { ...state, timeline: endStep(state, at, 'pass', endReason) };
+  if (state.stepIndex + 1 >= state.steps.length) {
+    return {
+      state: { ...passed, phase: 'promoting', attempts: 0 },
+      actions: [{ type: 'promote' }, { type: 'report', final: false }],
+    };
   }
+  return startStep(passed, state.stepIndex + 1, at);
 }
 
-function inconclusive(state: RolloutState, at: Date, limits: Limits, reason: string): Transition {
+/**
+ * A look inside a step. A decisive failure rolls back at once; otherwise the step ends when its time and the
+ * evidence allow (interval passed with every gate measured; early on evidence; the last step held for power), and
+ * at max-step-duration a step still short of it is inconclusive.
+ */
+function onLook(state: RolloutState, summary: LookSummary, at: Date, limits: Limits): Transition {
+  const counted = { ...state, looksThisStep: state.looksThisStep + 1 };
+  const weight = state.steps[state.stepIndex] as number;
+  const where = `step ${state.stepIndex + 1}/${state.steps.length} (${weight}%)`;
+  if (summary.verdict === 'fail') {
+    return rollBack(counted, at, 'gate-failed', `analysis failed at ${where}: ${summary.reason}`);
+  }
+  if (summary.verdict === 'inconclusive') {
+    return inconclusive(counted, at, limits, `analysis inconclusive at ${where}: ${summary.reason}`, 'failed');
+  }
+  const { schedule } = state;
+  const elapsed = at.getTime() - new Date(state.stepReadyAt ?? at.toISOString()).getTime();
+  const last = state.stepIndex + 1 >= state.steps.length;
+  const measured = summary.verdict === 'ok' && summary.passing;
+  if (measured && schedule.advanceOnEvidence && summary.decisive && elapsed >= schedule.minStepMs) {
+    return advance(counted, at, 'evidence');
+  }
+  const powerMissing = last && schedule.power !== undefined && summary.shortOfPower.length > 0;
+  if (measured && elapsed >= schedule.intervalMs && !powerMissing) {
+    return advance(counted, at, last && schedule.power !== undefined ? 'power' : 'interval');
+  }
+  if (elapsed >= schedule.maxStepMs) {
+    const missing = !measured
+      ? (summary.pending ?? summary.reason)
+      : `short of power ${schedule.power}: ${summary.shortOfPower.join(', ')}`;
+    return inconclusive(counted, at, limits, `no decision at ${where} after max-step-duration: ${missing}`);
+  }
+  return wait(counted, at);
+}
+
+function inconclusive(
+  state: RolloutState,
+  at: Date,
+  limits: Limits,
+  reason: string,
+  endReason: StepEndReason = 'max-duration',
+): Transition {
   if (limits.onInconclusive === 'hold') {
     return {
-      state: { ...state, phase: 'held', cause: 'inconclusive', reason, timeline: endStep(state, at, 'inconclusive') },
+      state: {
+        ...state,
+        phase: 'held',
+        cause: 'inconclusive',
+        reason,
+        timeline: endStep(state, at, 'inconclusive', endReason),
+      },
       actions: [
         { type: 'hold', reason },
         { type: 'report', final: true },
@@ -236,7 +274,7 @@ function inconclusive(state: RolloutState, at: Date, limits: Limits, reason: str
       ],
     };
   }
-  return rollBack(state, at, 'inconclusive', reason);
+  return rollBack(state, at, 'inconclusive', reason, endReason);
 }
 
 function onError(state: RolloutState, error: string, at: Date, limits: Limits): Transition {
@@ -281,7 +319,12 @@ export function transition(
   }
   if (event.type === 'promote-requested' && ['progressing', 'waiting', 'analyzing'].includes(state.phase)) {
     return {
-      state: { ...state, phase: 'promoting', attempts: 0, timeline: endStep(state, at, 'skipped') },
+      state: {
+        ...state,
+        phase: 'promoting',
+        attempts: 0,
+        timeline: endStep(state, at, 'skipped', 'promoted-by-hand'),
+      },
       actions: [{ type: 'promote' }, { type: 'report', final: false }],
     };
   }
@@ -289,7 +332,7 @@ export function transition(
     case 'pending':
       return event.type === 'start' ? startStep(state, 0, at) : unchanged;
     case 'progressing':
-      if (event.type === 'canary-ready') return wait(state, at);
+      if (event.type === 'canary-ready') return wait({ ...state, stepReadyAt: iso(at) }, at);
       if (event.type === 'canary-not-ready') {
         return rollBack(
           state,
@@ -300,14 +343,14 @@ export function transition(
       }
       return unchanged;
     case 'waiting':
-      return event.type === 'interval-elapsed'
+      return event.type === 'look-due'
         ? {
             state: { ...state, phase: 'analyzing' },
             actions: [{ type: 'analyze', stepIndex: state.stepIndex, weight: state.steps[state.stepIndex] as number }],
           }
         : unchanged;
     case 'analyzing':
-      return event.type === 'look' ? onLook(state, event, at, limits) : unchanged;
+      return event.type === 'look' ? onLook(state, event.summary, at, limits) : unchanged;
     case 'promoting':
       return event.type === 'promoted' ? finish(state, 'promoted') : unchanged;
     case 'rolling-back':

@@ -169,3 +169,57 @@ export function ksDistance(canary: number[], baseline: number[]): number {
   });
   return distance;
 }
+
+function logChoose(n: number, k: number): number {
+  return logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1);
+}
+
+/** Above this many events the binomial sum gives way to its normal approximation (same answer, bounded time). */
+const EXACT_POWER_EVENTS = 5000;
+
+/**
+ * Power of `compareRates` at these exposures: the probability that a canary exactly as good as its baseline (events
+ * at `baselineRate` on both) is found decisively below `ratio` × the baseline. The two hypotheses are symmetric, so
+ * this is also the chance to tell a healthy canary from one `ratio` times worse: "power to see +50%".
+ */
+export function rateTestPower(
+  canaryTotal: number,
+  baselineTotal: number,
+  baselineRate: number,
+  ratio: number,
+  alpha: number,
+): number {
+  const n = Math.round(Math.max(0, baselineRate) * (canaryTotal + baselineTotal));
+  if (n <= 0 || canaryTotal <= 0 || baselineTotal <= 0 || ratio <= 1) return 0;
+  const share = canaryTotal / (canaryTotal + baselineTotal);
+  const safe = (k: number) =>
+    compareRates({ events: k, total: canaryTotal }, { events: n - k, total: baselineTotal }, ratio, alpha).safe;
+  // The safe region is k <= kMax (fewer canary events is more evidence); find its edge by bisection.
+  if (!safe(0)) return 0;
+  let low = 0;
+  let high = n;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (safe(middle)) low = middle;
+    else high = middle - 1;
+  }
+  const kMax = low;
+  if (n > EXACT_POWER_EVENTS) {
+    return normalCdf((kMax + 0.5 - n * share) / Math.sqrt(n * share * (1 - share)));
+  }
+  let power = 0;
+  for (let k = 0; k <= kMax; k++) {
+    power += Math.exp(logChoose(n, k) + k * Math.log(share) + (n - k) * Math.log(1 - share));
+  }
+  return Math.min(1, power);
+}
+
+/**
+ * Power of the one-sided Mann–Whitney test at level `alpha` with `canary` and `baseline` observations when the
+ * effect (P(one side's value exceeds the other's)) is `effect` instead of 0.5 (normal approximation).
+ */
+export function mannWhitneyPower(canary: number, baseline: number, effect: number, alpha: number): number {
+  if (canary <= 0 || baseline <= 0) return 0;
+  const z = Math.abs(0.5 - effect) * Math.sqrt((12 * canary * baseline) / (canary + baseline + 1));
+  return normalCdf(z - normalQuantileUpper(alpha));
+}

@@ -1,30 +1,19 @@
 // A whole canary rollout: lease, steps, analysis, promote or roll back, history, report. It drives the pure state
 // machine of core/rollout.ts and carries out its actions through the ports, so it runs the same against a real
 // cluster and Prometheus, the test fakes, or the demo.
-import { decideAnalysis, type Look } from '../core/analysis.js';
 import type { RolloutConfig } from '../core/config.js';
-import { formatDuration, promDuration } from '../core/duration.js';
+import { promDuration } from '../core/duration.js';
 import { nextRevision } from '../core/history.js';
 import { objectId } from '../core/kube.js';
 import type { Clock, Cluster, GateReport, KubeObject, Logger, MetricSource, Report, Reporter } from '../core/ports.js';
 import { digestOf } from '../core/report.js';
-import {
-  DEFAULT_LIMITS,
-  exitCodeFor,
-  initialState,
-  type Limits,
-  type LookOutcome,
-  type Phase,
-  type RolloutAction,
-  type RolloutEvent,
-  type RolloutState,
-  transition,
-} from '../core/rollout.js';
+import { defaultSchedule, exitCodeFor, initialState, type Phase, type RolloutState } from '../core/rollout.js';
 import type { RolloutTarget } from '../core/target.js';
 import { readHistory, writeRecord } from './history.js';
 import { acquireLease, type HeldLease } from './lease.js';
 import { measure, preflight } from './measure.js';
 import { applyStep, promote, rollback, type ClusterRolloutOptions } from './rollout-cluster.js';
+import { loopSettings, runRolloutLoop, type LookSource, type RolloutEffects } from './rollout-loop.js';
 
 export interface RunInfo {
   /** Lease holder: the run's id. */
@@ -87,17 +76,6 @@ export function rolloutReport(
     phase: state.phase,
     gates,
     steps: state.timeline.map((step) => ({ ...step })),
-  };
-}
-
-function limitsFrom(config: RolloutConfig): Limits {
-  // Per-gate failure and error limits are applied by decideAnalysis; the state machine counts inconclusive looks.
-  return {
-    ...DEFAULT_LIMITS,
-    failureLimit: 0,
-    inconclusiveLimit: config.analysis.inconclusiveLimit,
-    consecutiveErrorLimit: config.analysis.consecutiveErrorLimit,
-    onInconclusive: config.analysis.onInconclusive,
   };
 }
 
@@ -190,7 +168,7 @@ async function firstRollout(
   deps.logger.info(`${objectId(target.stable)} is not in the cluster: first rollout, no canary to judge`);
   const at = deps.clock.now().toISOString();
   const state: RolloutState = {
-    ...initialState([100], config.intervalMs),
+    ...initialState([100], defaultSchedule(config.intervalMs)),
     phase: 'promoting',
     timeline: [{ weight: 100, startedAt: at }],
   };
@@ -215,6 +193,25 @@ async function firstRollout(
   return { report, exitCode: exitCodeFor(final) };
 }
 
+/** Looks through Prometheus: every gate over the canary's whole time so far (at least two scrapes). */
+function prometheusLooks(config: RolloutConfig, target: RolloutTarget, metrics: MetricSource): LookSource {
+  return {
+    look: async (at, since, look) => {
+      const window = Math.max(at.getTime() - since.getTime(), 2 * config.analysis.scrapeIntervalMs);
+      const measured = await measure({
+        source: metrics,
+        gates: config.gates,
+        selectors: { namespace: target.namespace, model: target.model, baselineTrack: 'stable' },
+        at,
+        window: promDuration(window),
+        alpha: config.analysis.alpha,
+        look,
+      });
+      return measured.looks;
+    },
+  };
+}
+
 async function canaryRollout(
   config: RolloutConfig,
   target: RolloutTarget,
@@ -224,91 +221,39 @@ async function canaryRollout(
   revision: number,
 ): Promise<RolloutOutcome> {
   const { cluster, clock, logger } = deps;
-  const limits = limitsFrom(config);
   const steps = config.command === 'canary' ? [config.weight] : config.steps;
-  let state = initialState(steps, config.intervalMs);
-  let gates: GateReport[] = [];
-  const looks: Look[] = [];
-  let analysisStart: Date | undefined;
-  const queue: RolloutEvent[] = [{ type: 'start' }];
+  const { schedule, settings } = loopSettings(config);
   deps.onCanary?.(true, target.image);
-
-  const report = () => rolloutReport(config.command, target, state, gates, revision);
-
-  const perform = async (action: RolloutAction): Promise<RolloutEvent | undefined> => {
-    switch (action.type) {
-      case 'apply-weight': {
-        if (config.command === 'canary' && state.stepIndex > 0) return undefined;
-        const step = await applyStep(cluster, target, action.weight, options);
-        analysisStart ??= clock.now();
-        return step.ready
-          ? { type: 'canary-ready' }
-          : { type: 'canary-not-ready', reason: `${step.reason}: ${step.detail}` };
-      }
-      case 'wait': {
-        if (config.command === 'canary') return undefined;
-        await waitWithProgress(clock, logger, action.until, state);
-        const lost = lease.lost();
-        return lost ? { type: 'error', error: lost } : { type: 'interval-elapsed' };
-      }
-      case 'analyze': {
-        const at = clock.now();
-        const since = Math.max(config.intervalMs, at.getTime() - (analysisStart ?? at).getTime());
-        const measured = await measure({
-          source: deps.metrics,
-          gates: config.gates,
-          selectors: { namespace: target.namespace, model: target.model, baselineTrack: 'stable' },
-          at,
-          window: promDuration(since),
-          alpha: config.analysis.alpha,
-          look: looks.length + 1,
-        });
-        gates = measured.reports;
-        looks.push({ at: at.toISOString(), gates: measured.looks });
-        for (const gate of gates) logger.info(`  ${gate.name}: ${gate.result} (${gate.reason})`);
-        return {
-          type: 'look',
-          ...lookOutcome(
-            looks,
-            measured.looks.map((l) => l.outcome),
-            config,
-          ),
-        };
-      }
-      case 'promote': {
-        const result = await promote(cluster, target, options, revision);
-        return result.ready ? { type: 'promoted' } : { type: 'error', error: `${result.reason}: ${result.detail}` };
-      }
-      case 'roll-back': {
-        logger.warn(`rolling back: ${action.reason}`);
-        await rollback(cluster, target, options);
-        return { type: 'rolled-back' };
-      }
-      case 'report':
-        await deps.reporter.publish(report(), action.final);
-        return undefined;
-      case 'hold':
-        logger.warn(`holding the canary for a human decision: ${action.reason}`);
-        return undefined;
-      case 'finish':
-        return undefined;
-    }
+  const effects: RolloutEffects = {
+    applyWeight: async (weight) => {
+      const step = await applyStep(cluster, target, weight, options);
+      return step.ready
+        ? { type: 'canary-ready' }
+        : { type: 'canary-not-ready', reason: `${step.reason}: ${step.detail}` };
+    },
+    promote: async () => {
+      const result = await promote(cluster, target, options, revision);
+      return result.ready ? { type: 'promoted' } : { type: 'error', error: `${result.reason}: ${result.detail}` };
+    },
+    rollBack: async () => {
+      await rollback(cluster, target, options);
+      return { type: 'rolled-back' };
+    },
+    publish: (state, gates, final) =>
+      deps.reporter.publish(rolloutReport(config.command, target, state, gates, revision), final),
+    interruption: () => {
+      const lost = lease.lost();
+      return lost ? { type: 'error', error: lost } : undefined;
+    },
   };
-
-  while (queue.length > 0) {
-    const event = queue.shift() as RolloutEvent;
-    const next = transition(state, event, clock.now(), limits);
-    state = next.state;
-    for (const action of next.actions) {
-      let follow: RolloutEvent | undefined;
-      try {
-        follow = await perform(action);
-      } catch (error) {
-        follow = { type: 'error', error: error instanceof Error ? error.message : String(error) };
-      }
-      if (follow) queue.push(follow);
-    }
-  }
+  const result = await runRolloutLoop(initialState(steps, schedule), settings, {
+    clock,
+    logger,
+    source: prometheusLooks(config, target, deps.metrics),
+    effects,
+  });
+  let { state } = result;
+  const report = () => rolloutReport(config.command, target, state, result.gates, revision);
   if (config.command === 'canary' && state.phase === 'waiting') {
     state = { ...state, reason: `canary running at ${config.weight}%: analyze, promote or abort it next` };
     await deps.reporter.publish(report(), true);
@@ -316,35 +261,4 @@ async function canaryRollout(
   }
   if (state.phase !== 'held') deps.onCanary?.(false, target.image);
   return { report: report(), exitCode: exitCodeFor(state) };
-}
-
-/** One look's gates -> the state machine's look outcome, with Argo-style per-gate limits applied. */
-function lookOutcome(
-  looks: Look[],
-  outcomes: string[],
-  config: RolloutConfig,
-): { outcome: LookOutcome; reason: string } {
-  if (outcomes.length > 0 && outcomes.every((outcome) => outcome === 'error')) {
-    return { outcome: 'error', reason: 'no gate could be measured (Prometheus unreachable or erroring)' };
-  }
-  const decision = decideAnalysis(
-    looks,
-    {
-      failureLimit: config.analysis.failureLimit,
-      inconclusiveLimit: Number.MAX_SAFE_INTEGER,
-      consecutiveErrorLimit: config.analysis.consecutiveErrorLimit,
-    },
-    true,
-  );
-  return { outcome: decision.state, reason: decision.reason };
-}
-
-async function waitWithProgress(clock: Clock, logger: Logger, until: Date, state: RolloutState): Promise<void> {
-  const weight = state.steps[state.stepIndex];
-  for (;;) {
-    const left = until.getTime() - clock.now().getTime();
-    if (left <= 0) return;
-    logger.info(`step ${state.stepIndex + 1}/${state.steps.length} (${weight}%): next look in ${formatDuration(left)}`);
-    await clock.sleep(Math.min(left, 10_000));
-  }
 }

@@ -5,7 +5,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PrometheusClient } from '../../src/adapters/prometheus.js';
-import { decideAnalysis } from '../../src/core/analysis.js';
+import { summarizeLooks } from '../../src/core/analysis.js';
 import { DEFAULT_GATES, gateSpecSchema, type GateSpec } from '../../src/core/gate-config.js';
 import { analyzeNow, analyzeWindow, measure, preflight } from '../../src/engine/measure.js';
 import { freePort, LOOPBACK, requireBinary, tempDir } from '../support/local.js';
@@ -217,9 +217,9 @@ describe('judging a real Prometheus', () => {
     expect(second.looks.every((l) => l.outcome === 'error')).toBe(true);
     expect(second.reports[0]!.reason).toMatch(/unreachable error from Prometheus: cannot reach Prometheus/);
     const looks = [first, second].map((r, i) => ({ at: String(i), gates: r.looks }));
-    const decision = decideAnalysis(looks, { failureLimit: 0, inconclusiveLimit: 3, consecutiveErrorLimit: 0 });
-    expect(decision.state).toBe('inconclusive');
-    expect(decision.reason).toMatch(/could not be measured 1 times in a row/);
+    const decision = summarizeLooks(looks, { failureLimit: 0, inconclusiveLimit: 3, consecutiveErrorLimit: 0 });
+    expect(decision.verdict).toBe('inconclusive');
+    expect(decision.reason).toMatch(/could not be measured 1 looks in a row/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { decideAnalysis, DEFAULT_LIMITS, type Look } from '../../src/core/analysis.js';
+import { DEFAULT_LIMITS, summarizeLooks, type Look } from '../../src/core/analysis.js';
 import type { GateLook, LookOutcome } from '../../src/core/judge.js';
 
 type Code = 'P' | 'D' | 'F' | 'I' | 'W' | 'E';
@@ -40,34 +40,49 @@ function looks(spec: string): Look[] {
   }));
 }
 
-describe('decideAnalysis (Argo semantics)', () => {
+function withPower(look: GateLook, power: number): GateLook {
+  return { ...look, power };
+}
+
+describe('summarizeLooks (Argo semantics for limits; passing, decisive and power for the step schedule)', () => {
   it.each([
-    ['', false, DEFAULT_LIMITS, 'continue', /no look yet/],
-    ['', true, DEFAULT_LIMITS, 'inconclusive', /no gate was measured/],
-    ['P', false, DEFAULT_LIMITS, 'continue', /not decisive/],
-    ['PPP', true, DEFAULT_LIMITS, 'pass', /every gate passed its last look \(3/],
-    ['PF', false, DEFAULT_LIMITS, 'fail', /gate 'g0' failed 1 look\(s\), more than failure-limit 0: g0 F/],
-    ['PF', false, { ...DEFAULT_LIMITS, failureLimit: 1 }, 'continue', /not decisive/],
-    ['FPF', false, { ...DEFAULT_LIMITS, failureLimit: 1 }, 'fail', /failed 2 look/],
-    ['EEEE', false, DEFAULT_LIMITS, 'continue', /not decisive/],
+    ['', DEFAULT_LIMITS, 'error', /no gate was measured/, false, false],
+    ['P', DEFAULT_LIMITS, 'ok', /every gate passed its latest look/, true, false],
+    ['PF', DEFAULT_LIMITS, 'fail', /gate 'g0' failed 1 look\(s\), more than failure-limit 0: g0 F/, false, false],
+    ['PF', { ...DEFAULT_LIMITS, failureLimit: 1 }, 'ok', /gate 'g0' is fail: g0 F/, false, false],
+    ['FPF', { ...DEFAULT_LIMITS, failureLimit: 1 }, 'fail', /failed 2 look/, false, false],
+    ['EEEE', DEFAULT_LIMITS, 'error', /no gate could be measured/, false, false],
     [
       'EEEEE',
-      false,
       DEFAULT_LIMITS,
       'inconclusive',
-      /could not be measured 5 times in a row \(consecutive-error-limit 4\)/,
+      /could not be measured 5 looks in a row \(consecutive-error-limit 4\)/,
+      false,
+      false,
     ],
-    ['EEPEE', false, { ...DEFAULT_LIMITS, consecutiveErrorLimit: 2 }, 'continue', /not decisive/],
-    ['IIII', false, DEFAULT_LIMITS, 'inconclusive', /inconclusive 4 times, more than inconclusive-limit 3/],
-    ['WWWWWWP', true, DEFAULT_LIMITS, 'pass', /passed its last look/],
-    ['WWWWWW', true, DEFAULT_LIMITS, 'inconclusive', /still inconclusive at the last look/],
-    ['PE', true, DEFAULT_LIMITS, 'inconclusive', /still error at the last look/],
-    ['PD,PD', false, DEFAULT_LIMITS, 'pass', /decisively within its bounds: stopping early/],
-    ['PD,PP', false, DEFAULT_LIMITS, 'continue', /not decisive/],
-    ['PP,PF', false, DEFAULT_LIMITS, 'fail', /gate 'g1'/],
-  ] as const)('%s (final %s) -> %s', (spec, final, limits, state, reason) => {
-    const decision = decideAnalysis(spec ? looks(spec) : [], limits, final);
-    expect(decision.state).toBe(state);
-    expect(decision.reason).toMatch(reason);
+    ['EEPEE', { ...DEFAULT_LIMITS, consecutiveErrorLimit: 2 }, 'error', /no gate could be measured/, false, false],
+    ['IIII', DEFAULT_LIMITS, 'inconclusive', /inconclusive 4 times, more than inconclusive-limit 3/, false, false],
+    ['WWWWWWP', DEFAULT_LIMITS, 'ok', /every gate passed/, true, false],
+    ['WWWWWW', DEFAULT_LIMITS, 'ok', /gate 'g0' is inconclusive/, false, false],
+    ['PD,PD', DEFAULT_LIMITS, 'ok', /every gate passed/, true, true],
+    ['PD,PP', DEFAULT_LIMITS, 'ok', /every gate passed/, true, false],
+    ['PP,PF', DEFAULT_LIMITS, 'fail', /gate 'g1'/, false, false],
+  ] as const)('%s -> %s', (spec, limits, verdict, reason, passing, decisive) => {
+    const summary = summarizeLooks(spec ? looks(spec) : [], limits);
+    expect(summary.verdict).toBe(verdict);
+    expect(summary.reason).toMatch(reason);
+    expect(summary.passing).toBe(passing);
+    expect(summary.decisive).toBe(decisive);
+  });
+
+  it('names the relative gates short of the power target; a decisive pass needs no power', () => {
+    const [look] = looks('P,P,D');
+    const gates = look!.gates;
+    const latest: Look = {
+      at: '0',
+      gates: [withPower(gates[0]!, 0.42), withPower(gates[1]!, 0.91), withPower(gates[2]!, 0.1)],
+    };
+    expect(summarizeLooks([latest], DEFAULT_LIMITS, 0.8).shortOfPower).toEqual(['g0 (power 0.42 < 0.8)']);
+    expect(summarizeLooks([latest], DEFAULT_LIMITS).shortOfPower).toEqual([]);
   });
 });

@@ -34,7 +34,7 @@ describe('judgeGate', () => {
       'healthy',
       m(errorGate, 'rate', rate(0.005, 1200, 6), rate(0.005, 1200, 6)),
       'pass',
-      /canary 0.5% vs baseline 0.5%: within 1.5x/,
+      /canary 0.5% vs baseline 0.5%: no harm seen; power [\d.]+ to see \+50%/,
     ],
     ['5% vs 0.5%', m(errorGate, 'rate', rate(0.05, 1200, 60), rate(0.005, 1200, 6)), 'fail', /canary 5% > 2%/],
     [
@@ -124,6 +124,48 @@ describe('judgeGate', () => {
     const few = { value: 0.9, requests: 4, buckets: cumulative(LE, [0, 1, 1, 1, 1]) };
     const fewBase = { value: 0.45, requests: 4, buckets: cumulative(LE, [1, 1, 1, 1, 0]) };
     expect(judgeGate(m(latency, 'latency', few, fewBase), ctx).report.reason).toMatch(/not significant yet/);
+  });
+
+  it('fails on decisive evidence before min-requests arrived, but never passes before them', () => {
+    const early = judgeGate(m(errorGate, 'rate', rate(0.5, 40, 20), rate(0.005, 400, 2)), ctx);
+    expect([early.outcome, early.decisive]).toEqual(['fail', true]);
+    expect(early.report.reason).toMatch(/canary 50% > 2%|above 1.5x baseline/);
+    const relativeOnly = gate({ name: 'error-rate', 'max-increase': '50%', 'min-requests': 100 });
+    const relative = judgeGate(m(relativeOnly, 'rate', rate(0.5, 40, 20), rate(0.005, 400, 2)), ctx);
+    expect([relative.outcome, relative.report.reason]).toEqual(['fail', expect.stringMatching(/above 1.5x baseline/)]);
+    const healthy = judgeGate(m(relativeOnly, 'rate', rate(0, 40, 0), rate(0.005, 400, 2)), ctx);
+    expect([healthy.outcome, healthy.insufficient]).toEqual(['inconclusive', true]);
+  });
+
+  it('a relative pass says the power it had; more data, more power; decisive when the test settles it', () => {
+    const relativeOnly = gate({ name: 'error-rate', 'max-increase': '50%', 'min-requests': 100 });
+    const small = judgeGate(m(relativeOnly, 'rate', rate(0.005, 2000, 10), rate(0.005, 2000, 10)), ctx);
+    const large = judgeGate(m(relativeOnly, 'rate', rate(0.005, 200_000, 1000), rate(0.005, 200_000, 1000)), ctx);
+    expect(small.power).toBeLessThan(0.2);
+    expect(large.power).toBeGreaterThan(0.95);
+    expect([small.decisive, large.decisive]).toEqual([false, true]);
+    expect(small.report.reason).toMatch(/no harm seen; power 0\.\d+ to see \+50%/);
+    expect(large.report.reason).toMatch(/decisively below 1.5x baseline \(likelihood ratio [\d.e+]+, needs 100\)/);
+    expect(large.report.evidence).toMatch(/^likelihood ratio/);
+    expect(large.report.power).toBeGreaterThan(0.95);
+  });
+
+  it('a latency gate is decisively not worse when even the canary sped up by the bound would be slower', () => {
+    const latency = gate({ name: 'latency-p95', 'max-increase': '20%', 'min-requests': 0 });
+    const same = (n: number) => ({
+      value: 0.4,
+      requests: 5 * n,
+      buckets: cumulative(
+        LE,
+        [n, n, n, n, n].map((c, i) => (i === 4 ? 0 : c * 1.25)),
+      ),
+    });
+    const few = judgeGate(m(latency, 'latency', same(8), same(8)), ctx);
+    const many = judgeGate(m(latency, 'latency', same(4000), same(4000)), ctx);
+    expect([few.outcome, few.decisive]).toEqual(['pass', false]);
+    expect([many.outcome, many.decisive]).toEqual(['pass', true]);
+    expect(few.power!).toBeLessThan(many.power!);
+    expect(many.report.reason).toMatch(/decisively faster than 1.2x baseline \(Mann-Whitney p=/);
   });
 
   it('reports the numbers, threshold and samples', () => {

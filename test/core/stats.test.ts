@@ -7,10 +7,12 @@ import {
   ksDistance,
   logGamma,
   mannWhitneyFromBuckets,
+  mannWhitneyPower,
   normalCdf,
   normalQuantileUpper,
   normalUpperTail,
   populationStabilityIndex,
+  rateTestPower,
 } from '../../src/core/stats.js';
 
 describe('special functions', () => {
@@ -133,5 +135,50 @@ describe('histograms', () => {
       a: [50, 0, 40, 10],
       b: [0, 10, 0, 0],
     });
+  });
+});
+
+describe('power', () => {
+  it('rateTestPower is the share of healthy canaries the rate test clears (checked against sampling)', () => {
+    const canaryTotal = 20_000;
+    const baselineTotal = 20_000;
+    const rate = 0.01;
+    const power = rateTestPower(canaryTotal, baselineTotal, rate, 1.5, 0.005);
+    // Healthy canaries: their share of all events is binomial; count how often the test finds them safe.
+    const n = Math.round(rate * (canaryTotal + baselineTotal));
+    const share = canaryTotal / (canaryTotal + baselineTotal);
+    let seed = 7;
+    const uniform = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    let cleared = 0;
+    const trials = 2000;
+    for (let trial = 0; trial < trials; trial++) {
+      let k = 0;
+      for (let event = 0; event < n; event++) if (uniform() < share) k++;
+      const test = compareRates({ events: k, total: canaryTotal }, { events: n - k, total: baselineTotal }, 1.5, 0.005);
+      if (test.safe) cleared++;
+    }
+    expect(Math.abs(cleared / trials - power)).toBeLessThan(0.03);
+    expect(power).toBeGreaterThan(0.1);
+    expect(power).toBeLessThan(0.99);
+  });
+
+  it('rateTestPower grows with traffic and is 0 with no events or no bound', () => {
+    const powers = [1000, 10_000, 200_000].map((total) => rateTestPower(total, total, 0.005, 1.5, 0.005));
+    expect(powers[0]).toBeLessThan(powers[1]!);
+    expect(powers[1]).toBeLessThan(powers[2]!);
+    expect(powers[2]).toBeGreaterThan(0.99);
+    expect(rateTestPower(1000, 1000, 0, 1.5, 0.005)).toBe(0);
+    expect(rateTestPower(1000, 1000, 0.01, 1, 0.005)).toBe(0);
+    // Past the exact sum, the normal approximation joins it smoothly.
+    const exact = rateTestPower(240_000, 240_000, 0.01, 1.5, 0.005);
+    const approx = rateTestPower(260_000, 260_000, 0.01, 1.5, 0.005);
+    expect(Math.abs(exact - approx)).toBeLessThan(0.02);
+  });
+
+  it('mannWhitneyPower: alpha-ish with no effect, near 1 with a large effect and many observations', () => {
+    expect(mannWhitneyPower(1000, 1000, 0.5, 0.01)).toBeCloseTo(0.01, 2);
+    expect(mannWhitneyPower(1000, 1000, 0.6, 0.01)).toBeGreaterThan(0.99);
+    expect(mannWhitneyPower(20, 20, 0.6, 0.01)).toBeLessThan(0.3);
+    expect(mannWhitneyPower(0, 20, 0.9, 0.01)).toBe(0);
   });
 });
