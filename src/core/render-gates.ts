@@ -31,11 +31,13 @@ function rows(reports: GateReport[]): string[][] {
     numberCell(r.baseline),
     r.threshold,
     r.samples === null ? '—' : String(r.samples),
+    r.looks === undefined ? '—' : String(r.looks),
+    r.power === undefined ? '—' : r.power.toFixed(2),
     r.reason,
   ]);
 }
 
-const HEADER = ['gate', 'result', 'canary', 'baseline', 'threshold', 'samples', 'reason'];
+const HEADER = ['gate', 'result', 'canary', 'baseline', 'threshold', 'samples', 'looks', 'power', 'reason'];
 
 export function renderGatesMarkdown(reports: GateReport[]): string {
   if (reports.length === 0) return '_No gates were measured._';

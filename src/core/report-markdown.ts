@@ -3,7 +3,7 @@
 import { formatElapsed, formatThreshold, formatTime, formatValue, gateUnit, parseTime, formatCount } from './human.js';
 import { codeSpan, escapeText, link, table } from './markdown.js';
 import type { ModelProvenance } from './model-source.js';
-import type { GateReport, GateResult, Report, StepReport } from './ports.js';
+import type { GateReport, GateResult, Report, StepEndReason, StepReport } from './ports.js';
 
 /** Most rows shown in one table; a report with more says how many were left out (a comment holds 65,536 chars). */
 export const MAX_ROWS = 40;
@@ -113,6 +113,8 @@ function gateRow(gate: GateReport): string[] {
     formatValue(gate.baseline, unit),
     escapeText(formatThreshold(gate.threshold, unit)),
     gate.samples === null || gate.samples === undefined ? '—' : formatCount(gate.samples),
+    gate.looks === undefined ? '—' : formatCount(gate.looks),
+    gate.power === undefined ? '—' : escapeText(gate.power.toFixed(2)),
     escapeText(gate.reason),
   ];
 }
@@ -125,9 +127,9 @@ export function gateTable(gates: GateReport[]): string {
   if (gates.length === 0) return '_No gate has been judged yet._';
   return (
     table(
-      ['Gate', 'Result', 'Canary', 'Baseline', 'Threshold', 'Samples', 'Reason'],
+      ['Gate', 'Result', 'Canary', 'Baseline', 'Threshold', 'Samples', 'Looks', 'Power', 'Reason'],
       gates.slice(0, MAX_ROWS).map(gateRow),
-      ['left', 'left', 'right', 'right', 'left', 'right', 'left'],
+      ['left', 'left', 'right', 'right', 'left', 'right', 'right', 'right', 'left'],
     ) + leftOut(gates.length)
   );
 }
@@ -142,17 +144,32 @@ function stepRow(step: StepReport, index: number, context: RenderContext): strin
     `${escapeText(step.weight)}%`,
     started ? formatTime(started) : '—',
     started && end ? formatElapsed(end.getTime() - started.getTime()) : '—',
+    step.looks === undefined ? '—' : formatCount(step.looks),
     result ? (RESULT_ICON[result] ?? escapeText(result)) : '⏳ pending',
+    step.endReason ? END_REASON_TEXT[step.endReason] : '—',
   ];
 }
+
+/** Why a step ended, as the timeline says it. */
+const END_REASON_TEXT: Record<StepEndReason, string> = {
+  interval: 'interval passed, no harm seen',
+  evidence: 'evidence early',
+  power: 'power reached',
+  'max-duration': 'max-step-duration, short of evidence',
+  failed: 'decisive failure',
+  'not-ready': 'canary not ready',
+  aborted: 'aborted',
+  'promoted-by-hand': 'promoted by hand',
+  error: 'error',
+};
 
 export function stepTimeline(steps: StepReport[], context: RenderContext): string {
   if (steps.length === 0) return '_No steps._';
   return (
     table(
-      ['Step', 'Weight', 'Started', 'Duration', 'Result'],
+      ['Step', 'Weight', 'Started', 'Duration', 'Looks', 'Result', 'Ended by'],
       steps.slice(0, MAX_ROWS).map((step, index) => stepRow(step, index, context)),
-      ['right', 'right', 'left', 'right', 'left'],
+      ['right', 'right', 'left', 'right', 'right', 'left', 'left'],
     ) + leftOut(steps.length)
   );
 }

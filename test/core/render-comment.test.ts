@@ -12,6 +12,8 @@ const errorRate: GateReport = {
   baseline: 0.003,
   threshold: 'max 0.01',
   samples: 1200,
+  looks: 12,
+  power: 0.934,
   reason: 'canary 0.2% <= 1%',
 };
 const p95: GateReport = {
@@ -35,8 +37,22 @@ function report(overrides: Partial<Report>): Report {
     revision: 7,
     gates: [errorRate, p95],
     steps: [
-      { weight: 10, startedAt: '2026-12-01T21:00:00Z', endedAt: '2026-12-01T21:01:00Z', result: 'pass' },
-      { weight: 50, startedAt: '2026-12-01T21:01:00Z', endedAt: '2026-12-01T21:02:30Z', result: 'pass' },
+      {
+        weight: 10,
+        startedAt: '2026-12-01T21:00:00Z',
+        endedAt: '2026-12-01T21:01:00Z',
+        result: 'pass',
+        looks: 4,
+        endReason: 'interval',
+      },
+      {
+        weight: 50,
+        startedAt: '2026-12-01T21:01:00Z',
+        endedAt: '2026-12-01T21:02:30Z',
+        result: 'pass',
+        looks: 6,
+        endReason: 'evidence',
+      },
       { weight: 100, startedAt: '2026-12-01T21:02:30Z', endedAt: '2026-12-01T21:03:00Z', result: 'pass' },
     ],
     ...overrides,
@@ -65,9 +81,18 @@ describe('renderComment', () => {
     const body = renderComment(report({}), context);
     expect(lines(body)[0]).toBe('<!-- model-canary:ml/churn-scorer -->');
     expect(body).toContain('**✅ Promoted** `ml/churn-scorer` revision 7');
-    expect(body).toContain('| `error-rate` | ✅ pass | 0.2% | 0.3% | max 1% | 1,200 | canary 0.2% &lt;= 1% |');
-    expect(body).toContain('| `latency-p95` | ✅ pass | 123 ms | 110 ms | max 500 ms, max-increase 50% | 1,200 |');
-    expect(body).toContain('| 2 | 50% | 2026-12-01 21:01:00 UTC | 1m 30s | ✅ pass |');
+    expect(body).toContain('| Gate | Result | Canary | Baseline | Threshold | Samples | Looks | Power | Reason |');
+    expect(body).toContain(
+      '| `error-rate` | ✅ pass | 0.2% | 0.3% | max 1% | 1,200 | 12 | 0.93 | canary 0.2% &lt;= 1% |',
+    );
+    expect(body).toContain(
+      '| `latency-p95` | ✅ pass | 123 ms | 110 ms | max 500 ms, max-increase 50% | 1,200 | — | — |',
+    );
+    expect(body).toContain('| Step | Weight | Started | Duration | Looks | Result | Ended by |');
+    expect(body).toContain(
+      '| 1 | 10% | 2026-12-01 21:00:00 UTC | 1m 00s | 4 | ✅ pass | interval passed, no harm seen |',
+    );
+    expect(body).toContain('| 2 | 50% | 2026-12-01 21:01:00 UTC | 1m 30s | 6 | ✅ pass | evidence early |');
     expect(body).toContain('- **Digest:** `sha256:0123abcd`');
     expect(body).toContain('- **Model version:** `2.3.0`');
     expect(body).toContain('- **Commit:** `9f1c2d3e4b5a`');
@@ -99,8 +124,8 @@ describe('renderComment', () => {
     expect(body).toContain(
       '**⏪ Rolled back** `ml/churn-scorer` revision 7 — gate error-rate failed at 50%: canary 5.1% &gt; 1%',
     );
-    expect(body).toContain('| `error-rate` | ❌ fail | 5.1% | 0.3% | max 1% | 1,200 |');
-    expect(body).toContain('| 3 | 100% | — | — | ⏭️ skipped |');
+    expect(body).toContain('| `error-rate` | ❌ fail | 5.1% | 0.3% | max 1% | 1,200 | 12 |');
+    expect(body).toContain('| 3 | 100% | — | — | — | ⏭️ skipped |');
     expect(body).toContain('gh run rerun 4242 --repo o/r');
     expect(body).toContain('npx model-canary rollback --model churn-scorer --namespace ml --to-revision previous');
     expect(body).toContain(
@@ -122,8 +147,8 @@ describe('renderComment', () => {
       { ...context, running: true, now: new Date('2026-12-01T21:01:42Z') },
     );
     expect(body).toContain('**🔄 Rolling out** `ml/churn-scorer` revision 7 — canary at **50%** (step 2 of 3)');
-    expect(body).toContain('| 2 | 50% | 2026-12-01 21:01:00 UTC | 42s | 🔄 running |');
-    expect(body).toContain('| 3 | 100% | — | — | ⏳ pending |');
+    expect(body).toContain('| 2 | 50% | 2026-12-01 21:01:00 UTC | 42s | — | 🔄 running |');
+    expect(body).toContain('| 3 | 100% | — | — | — | ⏳ pending |');
     expect(body).not.toContain('Promoted');
     expect(body).not.toContain('What now');
     expect(body).toContain('edited in place');
@@ -142,7 +167,7 @@ describe('renderComment', () => {
     };
     const body = renderComment(report({ verdict: 'rolled-back', reason: 'no traffic', gates: [noData] }), context);
     expect(body).toContain('**❔ Rolled back (inconclusive)**');
-    expect(body).toContain('| `error-rate` | ❔ inconclusive | — | — | max 1% | 0 | no data |');
+    expect(body).toContain('| `error-rate` | ❔ inconclusive | — | — | max 1% | 0 | 12 | 0.93 | no data |');
     expect(body).toContain('What now');
   });
 

@@ -34,10 +34,10 @@ describe('gate table', () => {
   it('renders Markdown', () => {
     expect(renderGatesMarkdown(reports)).toBe(
       [
-        '| gate | result | canary | baseline | threshold | samples | reason |',
-        '|---|---|---|---|---|---|---|',
-        '| error-rate | ❌ fail | 0.051 | 0.004 | max 0.01 | 1200 | canary 5.1% &gt; 1% |',
-        '| queue | ⚠️ inconclusive | — | — | max 5 | — | no data for route="a\\|b" &lt;script&gt; next |',
+        '| gate | result | canary | baseline | threshold | samples | looks | power | reason |',
+        '|---|---|---|---|---|---|---|---|---|',
+        '| error-rate | ❌ fail | 0.051 | 0.004 | max 0.01 | 1200 | — | — | canary 5.1% &gt; 1% |',
+        '| queue | ⚠️ inconclusive | — | — | max 5 | — | — | — | no data for route="a\\|b" &lt;script&gt; next |',
       ].join('\n'),
     );
     expect(renderGatesMarkdown([])).toBe('_No gates were measured._');
@@ -46,7 +46,7 @@ describe('gate table', () => {
   it('renders aligned text without control characters', () => {
     const text = renderGatesText(reports);
     expect(text.split('\n')[1]).toBe(
-      'error-rate  fail          0.051   0.004     max 0.01   1200     canary 5.1% > 1%',
+      'error-rate  fail          0.051   0.004     max 0.01   1200     —      —      canary 5.1% > 1%',
     );
     expect(text).not.toMatch(/\n.*\n.*\n/);
   });
