@@ -126,6 +126,54 @@ describe('deploy end to end', () => {
     expect(report.gates.find((g: any) => g.name === 'latency-p95').result).toBe('fail');
   });
 
+  it('the live judge: 5% errors under interval 60s and look-every 2s roll back mid-step, long before the interval', async () => {
+    await stack.focus('churn-bad');
+    const { inputs } = deployInputs(stack, 'churn-bad', {
+      image: imageOf('churn-bad', '3'),
+      interval: '60s',
+      'look-every': '2s',
+      'scrape-interval': '1s',
+    });
+    const run = await runner('churn-bad').main(inputs);
+    expect(run.outputs.verdict).toBe('rolled-back');
+    const report = JSON.parse(run.outputs.report as string);
+    const [first] = report.steps;
+    expect(first).toMatchObject({ weight: 50, result: 'fail', endReason: 'failed' });
+    // Decided at a look inside the first step: fewer looks than one interval holds, and before the interval ended.
+    expect(first.looks).toBeGreaterThanOrEqual(1);
+    expect(first.looks).toBeLessThan(30);
+    expect(Date.parse(first.endedAt) - Date.parse(first.startedAt)).toBeLessThan(60_000);
+    const errorRate = report.gates.find((g: any) => g.name === 'error-rate');
+    expect(errorRate).toMatchObject({ result: 'fail', looks: first.looks });
+    expect(errorRate.evidence).toMatch(/likelihood ratio|Mann-Whitney/);
+    expect(imageOfDeployment('churn-bad')).toBe(stack.models['churn-bad']!.stableImage);
+    expect(commentFor('churn-bad')?.body).toContain('decisive failure');
+  });
+
+  it('the live judge: a healthy canary is looked at several times a step and promoted, with the evidence reported', async () => {
+    await stack.focus('churn-good');
+    const { inputs } = deployInputs(stack, 'churn-good', {
+      image: imageOf('churn-good', '4'),
+      interval: '4s',
+      'look-every': '1s',
+      'scrape-interval': '1s',
+    });
+    const run = await runner('churn-good').main(inputs);
+    expect(run.outputs.verdict).toBe('promoted');
+    const report = JSON.parse(run.outputs.report as string);
+    for (const step of report.steps) {
+      expect(step.result).toBe('pass');
+      expect(step.endReason).toBe('interval');
+      expect(step.looks).toBeGreaterThanOrEqual(2);
+    }
+    const latency = report.gates.find((g: any) => g.name === 'latency-p95');
+    expect(latency.looks).toBe(report.steps.reduce((sum: number, step: any) => sum + step.looks, 0));
+    expect(latency.power).toBeGreaterThanOrEqual(0);
+    expect(latency.reason).toMatch(/power [\d.]+ to see \+20%|decisively faster/);
+    expect(imageOfDeployment('churn-good')).toBe(imageOf('churn-good', '4'));
+    expect(commentFor('churn-good')?.body).toContain('| Looks | Power |');
+  });
+
   it('refuses a second run while one holds the lease, then rolls back to revision 1 by hand', async () => {
     await stack.focus('churn-good');
     const { inputs } = deployInputs(stack, 'churn-good', { image: imageOf('churn-good', '3'), interval: '8s' });
@@ -141,7 +189,12 @@ describe('deploy end to end', () => {
     const back = await runner('churn-good').main({ ...inputs, command: 'rollback', 'to-revision': '1' });
     expect(back.outputs.verdict).toBe('rolled-back');
     expect(imageOfDeployment('churn-good')).toBe(imageOf('churn-good', '2'));
-    expect(history('churn-good').map((r: any) => r.verdict)).toEqual(['promoted', 'promoted', 'rolled-back']);
+    expect(history('churn-good').map((r: any) => r.verdict)).toEqual([
+      'promoted',
+      'promoted',
+      'promoted',
+      'rolled-back',
+    ]);
   });
 
   it('a cancelled job: the post step restores stable and marks the comment aborted', async () => {
