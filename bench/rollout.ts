@@ -14,10 +14,13 @@ import {
 import { DEFAULT_LIMITS } from '../src/core/rollout.js';
 import { percentile, simulateMany, type SimulationSpec, type SimulationSummary } from '../src/engine/rollout-sim.js';
 
-const STEPS = [10, 25, 50, 100];
+export const STEPS = [10, 25, 50, 100];
+/** The stable version every scenario compares with: 0.5% errors, 100 ms median latency. */
+export const BENCH_STABLE: Traffic = { errorRate: 0.005, median: 0.1, sigma: 0.5 };
 const INTERVAL_MS = 60_000;
 
-function spec(
+/** The benchmark's rollout: steps 10,25,50,100, interval 1m, the defaults of every other input. */
+export function spec(
   rps: number,
   stable: Traffic,
   canary: Traffic,
@@ -110,7 +113,7 @@ export default async function run(args: string[]): Promise<void> {
   const healthyRuns = option(args, 'healthy', 1000);
   const badRuns = option(args, 'bad', 300);
   const seed = option(args, 'seed', 1);
-  const stable: Traffic = { errorRate: 0.005, median: 0.1, sigma: 0.5 };
+  const stable = BENCH_STABLE;
   let cumulative = 0;
   const shares = bucketShares(stable);
   const p95Max =

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { CLI_ENTRY } from './support/runner.js';
 import { tempDir } from './support/local.js';
 import * as m from './fixtures/manifests.js';
+import { BENCH_STABLE, spec as benchSpec } from '../bench/rollout.js';
+import { percentile, simulateRollout } from '../src/engine/rollout-sim.js';
 
 const repo = tempDir('cli');
 beforeAll(() => {
@@ -45,6 +47,34 @@ describe('model-canary CLI', () => {
     expect(errorRate.canaryQuery).toContain('namespace="ml",app="churn-scorer",track="canary"');
     expect(errorRate.baselineQuery).toContain('track="stable"');
     expect(errorRate.detection).toMatch(/would be caught in about \d+ s/);
+  });
+
+  it("plan's estimates come from the loop the benchmark runs, and fall inside the benchmark's spread", async () => {
+    const args = ['plan', '--manifests', 'k8s/', '--image', m.IMAGE, '--expected-rps', '20'];
+    const run = cli(...args, '--steps', '10,25,50,100', '--interval', '1m', '--output', 'json');
+    expect(run.code).toBe(0);
+    const { estimate } = JSON.parse(run.stdout);
+    const caught = estimate.gates.find((g: any) => g.gate === 'error-rate');
+    expect(caught.regression).toBe('error rate 5% vs 0.5%');
+    // The benchmark's own rollout for scenario (a), 200 runs on other seeds.
+    const bad = { ...BENCH_STABLE, errorRate: 0.05 };
+    const times = [];
+    for (let seed = 0; seed < 200; seed++)
+      times.push((await simulateRollout(benchSpec(20, BENCH_STABLE, bad), 9_000 + seed)).seconds);
+    expect(caught.caughtIn).toBeGreaterThanOrEqual(percentile(times, 0.05));
+    expect(caught.caughtIn).toBeLessThanOrEqual(percentile(times, 0.95));
+    const healthy = [];
+    for (let seed = 0; seed < 100; seed++)
+      healthy.push((await simulateRollout(benchSpec(20, BENCH_STABLE, BENCH_STABLE), 9_000 + seed)).seconds);
+    expect(estimate.promotedIn).toBeGreaterThanOrEqual(percentile(healthy, 0.05));
+    expect(estimate.promotedIn).toBeLessThanOrEqual(percentile(healthy, 0.95));
+    // The text says the same, and warns that a pass at this traffic has little power to see +50% errors.
+    const text = cli(...args, '--steps', '10,25,50,100', '--interval', '1m');
+    expect(text.stdout).toContain(`error rate 5% vs 0.5% would be caught in about ${caught.caughtIn} s`);
+    expect(text.stdout).toContain(`a healthy canary at 20 rps would be promoted in about ${estimate.promotedIn} s`);
+    expect(text.stderr).toMatch(
+      /warning: error-rate needs .* to reach power 0.8 to see \+50%; its steps last 4m \(1m each\)/,
+    );
   });
 
   it('plan shows what build would do and warns when the model does not fit the serving preset', () => {
