@@ -156,6 +156,15 @@ export default async function run(args: string[]): Promise<void> {
         'live, power 0.8',
         await simulateMany(spec(rps, stable, scenario.canary, { power: 0.8 }), scenario.runs, seed),
       );
+      row(
+        scenario.name,
+        'live, power 0.8, max-step 1h',
+        await simulateMany(
+          spec(rps, stable, scenario.canary, { power: 0.8, maxStepMs: 3600_000 }),
+          Math.min(scenario.runs, 200),
+          seed,
+        ),
+      );
     }
   }
   console.log(

@@ -36,7 +36,7 @@ export interface StepSchedule {
   /** A step still short of evidence then is inconclusive. */
   maxStepMs: number;
   advanceOnEvidence: boolean;
-  /** The power every relative gate must reach before the last step promotes (undefined: no target). */
+  /** The power every relative gate must reach before the last step with baseline traffic ends (see powerStep). */
   power?: number;
 }
 
@@ -205,6 +205,15 @@ function finish(state: RolloutState, phase: Phase): Transition {
   };
 }
 
+/**
+ * The step that waits for `power`: the last one, or the one before a final 100% step, since at 100% the stable
+ * serves nothing and the baseline's evidence stops growing.
+ */
+export function powerStep(steps: number[]): number {
+  const last = steps.length - 1;
+  return steps[last] === 100 && last > 0 ? last - 1 : last;
+}
+
 function advance(state: RolloutState, at: Date, endReason: StepEndReason): Transition {
   const passed = { ...state, timeline: endStep(state, at, 'pass', endReason) };
   if (state.stepIndex + 1 >= state.steps.length) {
@@ -233,14 +242,14 @@ function onLook(state: RolloutState, summary: LookSummary, at: Date, limits: Lim
   }
   const { schedule } = state;
   const elapsed = at.getTime() - new Date(state.stepReadyAt ?? at.toISOString()).getTime();
-  const last = state.stepIndex + 1 >= state.steps.length;
   const measured = summary.verdict === 'ok' && summary.passing;
   if (measured && schedule.advanceOnEvidence && summary.decisive && elapsed >= schedule.minStepMs) {
     return advance(counted, at, 'evidence');
   }
-  const powerMissing = last && schedule.power !== undefined && summary.shortOfPower.length > 0;
+  const waitsForPower = schedule.power !== undefined && state.stepIndex === powerStep(state.steps);
+  const powerMissing = waitsForPower && summary.shortOfPower.length > 0;
   if (measured && elapsed >= schedule.intervalMs && !powerMissing) {
-    return advance(counted, at, last && schedule.power !== undefined ? 'power' : 'interval');
+    return advance(counted, at, waitsForPower ? 'power' : 'interval');
   }
   if (elapsed >= schedule.maxStepMs) {
     const missing = !measured

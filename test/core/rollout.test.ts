@@ -217,10 +217,18 @@ describe('rollout state machine: looks inside every step', () => {
     const earlier = run(
       [[0, { type: 'start' }], [0, ready], ...looksBetween(0, 60, short)],
       DEFAULT_LIMITS,
-      [10, 100],
+      [10, 50, 100],
       schedule,
     );
     expect(earlier.state.stepIndex).toBe(1);
+    // Before a final 100% step (where the stable serves nothing), the step before it waits for the power.
+    const beforeFull = run(
+      [[0, { type: 'start' }], [0, ready], ...looksBetween(0, 60, short)],
+      DEFAULT_LIMITS,
+      [50, 100],
+      schedule,
+    );
+    expect([beforeFull.state.stepIndex, beforeFull.state.phase]).toEqual([0, 'waiting']);
   });
 
   type Row = [string, Array<RolloutEvent | [number, RolloutEvent]>, Partial<Limits>, Phase, string | undefined, number];
