@@ -18,14 +18,19 @@ async function main(): Promise<void> {
   const verdicts: string[] = [];
   try {
     for (const scenario of SCENARIOS) {
-      console.log(`\n== ${scenario.model}: ${scenario.story}, steps 50% then 100%, a look every 3 s`);
-      const { inputs, env } = deployInputs(stack, scenario.model);
+      console.log(`\n== ${scenario.model}: ${scenario.story}, steps 50% then 100% of 10 s each, a look every 2 s`);
+      const { inputs, env } = deployInputs(stack, scenario.model, {
+        interval: '10s',
+        'look-every': '2s',
+        'scrape-interval': '1s',
+      });
       const runner = new ActionRunner({ cwd: stack.models[scenario.model]!.repo, env });
       const started = Date.now();
       const run = await runner.main(inputs);
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       for (const line of run.stdout.split('\n'))
-        if (/^(::error|::warning| {2}\S+: (pass|fail|inconclusive))/.test(line)) console.log(`   ${line}`);
+        if (/^(::error|::warning|look \d+| {2}[\w-]+: (pass|fail|inconclusive) \()/.test(line))
+          console.log(`   ${line}`);
       const comment = stack.github.comments.find((c) => c.body.includes(`/${scenario.model} -->`));
       writeFileSync(`${OUT}/${scenario.model}-pr-comment.md`, comment?.body ?? '(no comment was posted)\n');
       writeFileSync(`${OUT}/${scenario.model}-summary.md`, run.summary);

@@ -169,7 +169,7 @@ describe('deploy end to end', () => {
     const latency = report.gates.find((g: any) => g.name === 'latency-p95');
     expect(latency.looks).toBe(report.steps.reduce((sum: number, step: any) => sum + step.looks, 0));
     expect(latency.power).toBeGreaterThanOrEqual(0);
-    expect(latency.reason).toMatch(/power [\d.]+ to see \+20%|decisively faster/);
+    expect(latency.reason).toMatch(/power [\d.]+ to see \+20%|decisively below/);
     expect(imageOfDeployment('churn-good')).toBe(imageOf('churn-good', '4'));
     expect(commentFor('churn-good')?.body).toContain('| Looks | Power |');
   });

@@ -188,7 +188,12 @@ function checkRates(m: GateMeasurement, versus: string, ratio: number, pointRati
       reason: `${versus}: decisively below ${ratio}x baseline (${evidence})`,
     };
   }
-  const note = pointRatio > ratio ? `above ${ratio}x but not significant yet` : 'no harm seen';
+  const note =
+    canary.events + baseline.events === 0
+      ? 'no errors on either side yet, so nothing to compare (a max bound judges this gate on its own)'
+      : pointRatio > ratio
+        ? `above ${ratio}x but not significant yet`
+        : 'no harm seen';
   return { outcome: 'pass', evidence, power, reason: `${versus}: ${note}; ${powerText(power, ratio)} (${evidence})` };
 }
 
@@ -226,7 +231,7 @@ function checkLatency(m: GateMeasurement, versus: string, ratio: number, pointRa
       decisive: true,
       evidence: safeEvidence,
       power,
-      reason: `${versus}: decisively faster than ${ratio}x baseline (${safeEvidence})`,
+      reason: `${versus}: decisively below ${ratio}x baseline (${safeEvidence})`,
     };
   }
   const note = pointRatio > ratio ? `${times} > ${ratio}x but not significant yet` : 'no harm seen';

@@ -165,7 +165,7 @@ describe('judgeGate', () => {
     expect([few.outcome, few.decisive]).toEqual(['pass', false]);
     expect([many.outcome, many.decisive]).toEqual(['pass', true]);
     expect(few.power!).toBeLessThan(many.power!);
-    expect(many.report.reason).toMatch(/decisively faster than 1.2x baseline \(Mann-Whitney p=/);
+    expect(many.report.reason).toMatch(/decisively below 1.2x baseline \(Mann-Whitney p=/);
   });
 
   it('reports the numbers, threshold and samples', () => {
