@@ -35,12 +35,16 @@ function cumulativeAt(buckets: Bucket[], le: number): number {
 }
 
 /** Per-bucket (non-cumulative) counts of two histograms over the union of their bounds, so they compare bucket by bucket. */
-export function alignBuckets(a: Bucket[], b: Bucket[]): { bounds: number[]; a: number[]; b: number[] } {
+export function alignBuckets(
+  a: Bucket[],
+  b: Bucket[],
+  cumulativeOf: (buckets: Bucket[], le: number) => number = cumulativeAt,
+): { bounds: number[]; a: number[]; b: number[] } {
   const bounds = [...new Set([...a.map((x) => x.le), ...b.map((x) => x.le)])].sort((x, y) => x - y);
   const counts = (buckets: Bucket[]): number[] => {
     let previous = 0;
     return bounds.map((le) => {
-      const cumulative = Math.max(previous, cumulativeAt(buckets, le));
+      const cumulative = Math.max(previous, cumulativeOf(buckets, le));
       const count = cumulative - previous;
       previous = cumulative;
       return count;
@@ -90,17 +94,7 @@ export function scaleBuckets(buckets: Bucket[], factor: number): Bucket[] {
 
 /** Per-bucket counts of two histograms resampled on the union of their bounds, interpolating inside buckets. */
 export function resampleBuckets(a: Bucket[], b: Bucket[]): { a: number[]; b: number[] } {
-  const bounds = [...new Set([...a.map((x) => x.le), ...b.map((x) => x.le)])].sort((x, y) => x - y);
-  const counts = (buckets: Bucket[]): number[] => {
-    let previous = 0;
-    return bounds.map((le) => {
-      const cumulative = Math.max(previous, interpolatedCumulative(buckets, le));
-      const count = cumulative - previous;
-      previous = cumulative;
-      return count;
-    });
-  };
-  return { a: counts(a), b: counts(b) };
+  return alignBuckets(a, b, interpolatedCumulative);
 }
 
 /**
