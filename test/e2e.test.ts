@@ -262,6 +262,46 @@ describe('deploy end to end', () => {
   });
 
   // Last: it stops the shared Prometheus.
+  it('command canary: the canary is left running on purpose, and the post step leaves it there', async () => {
+    await stack.focus('churn-slow');
+    const { inputs } = deployInputs(stack, 'churn-slow', {
+      command: 'canary',
+      image: imageOf('churn-slow', '3'),
+      weight: '50',
+    });
+    const action = runner('churn-slow');
+    const run = await action.main(inputs);
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs.verdict).toBe('canary-running');
+    expect(run.state.canary).toBe('');
+    const post = await action.post(inputs);
+    expect(post.exitCode).toBe(0);
+    expect(post.stdout).not.toContain('restoring stable');
+    expect(imageOfDeployment('churn-slow-canary')).toBe(imageOf('churn-slow', '3'));
+    expect(imageOfDeployment('churn-slow')).toBe(stack.models['churn-slow']!.stableImage);
+    const comment = commentFor('churn-slow')?.body ?? '';
+    expect(comment).toContain('Canary running');
+    expect(comment).toContain('left running at 50% on purpose');
+    expect(comment).not.toMatch(/aborted/i);
+  });
+
+  it('on-inconclusive hold: the held canary stays after the post step, and the comment says it is held', async () => {
+    await stack.focus();
+    const { inputs } = deployInputs(stack, 'churn-quiet', {
+      image: imageOf('churn-quiet', '3'),
+      'on-inconclusive': 'hold',
+    });
+    const action = runner('churn-quiet');
+    const run = await action.main(inputs);
+    expect(run.outputs.verdict).toBe('canary-running');
+    expect(JSON.parse(run.outputs.report as string).reason).toMatch(/^held at 50% for a human to promote or abort/);
+    const post = await action.post(inputs);
+    expect(post.exitCode).toBe(0);
+    expect(post.stdout).not.toContain('restoring stable');
+    expect(imageOfDeployment('churn-quiet-canary')).toBe(imageOf('churn-quiet', '3'));
+    expect(commentFor('churn-quiet')?.body).toContain('held at 50% for a human to promote or abort');
+  });
+
   it('Prometheus stopping mid-analysis rolls the canary back', async () => {
     await stack.focus('churn-blind');
     const { inputs } = deployInputs(stack, 'churn-blind', { interval: '4s', 'consecutive-error-limit': '1' });

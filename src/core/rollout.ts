@@ -268,12 +268,13 @@ function inconclusive(
   endReason: StepEndReason = 'max-duration',
 ): Transition {
   if (limits.onInconclusive === 'hold') {
+    const weight = state.steps[state.stepIndex];
     return {
       state: {
         ...state,
         phase: 'held',
         cause: 'inconclusive',
-        reason,
+        reason: `held at ${weight}% for a human to promote or abort: ${reason}`,
         timeline: endStep(state, at, 'inconclusive', endReason),
       },
       actions: [

@@ -29,7 +29,11 @@ export interface RolloutDeps {
   clock: Clock;
   logger: Logger;
   reporter: Reporter;
-  /** Told when the cluster starts to hold a canary and when it no longer does (the action's post step needs it). */
+  /**
+   * Told when the cluster starts to hold a change this run is in the middle of, and when it no longer does. A run that
+   * finished, even one that left a canary on purpose (`canary`, `on-inconclusive: hold`), leaves the post step
+   * nothing to undo.
+   */
   onCanary?: (running: boolean, image: string) => void;
 }
 
@@ -254,11 +258,15 @@ async function canaryRollout(
   });
   let { state } = result;
   const report = () => rolloutReport(config.command, target, state, result.gates, revision);
+  deps.onCanary?.(false, target.image);
   if (config.command === 'canary' && state.phase === 'waiting') {
-    state = { ...state, reason: `canary running at ${config.weight}%: analyze, promote or abort it next` };
+    state = {
+      ...state,
+      reason: `the canary is left running at ${config.weight}% on purpose: analyze, promote or abort it next`,
+    };
     await deps.reporter.publish(report(), true);
     return { report: report(), exitCode: 0 };
   }
-  if (state.phase !== 'held') deps.onCanary?.(false, target.image);
+  if (state.phase === 'held') logger.warn(`${state.reason}; the post step leaves it running`);
   return { report: report(), exitCode: exitCodeFor(state) };
 }
