@@ -5,9 +5,13 @@ import { codeBlock, escapeText } from '../core/markdown.js';
 import type { Report } from '../core/ports.js';
 import { digestOf } from '../core/report.js';
 import { currentRevision, readHistory, rollbackTo, writeRecord } from '../engine/history.js';
-import { acquireLease } from '../engine/lease.js';
+import { acquireLease, leaseHolder } from '../engine/lease.js';
+import { awaitRolloutEnd, fileRequest, withdrawRequest } from '../engine/manual-request.js';
+import { parseRequest, requestKey, type ManualAction } from '../core/manual-request.js';
+import { formatDuration } from '../core/duration.js';
+import { EXIT } from './exit-codes.js';
 import { promote as promoteInCluster, rollback as rollbackInCluster } from '../engine/rollout-cluster.js';
-import type { CommandContext, CommandHandler } from './context.js';
+import type { CommandContext, CommandHandler, CommandResult } from './context.js';
 import { locateTarget, resultOf } from './locate.js';
 import { containerImage } from '../core/live.js';
 
@@ -55,12 +59,70 @@ async function runningTarget(context: CommandContext) {
   return locateTarget(context, image);
 }
 
-function finishHandler(outcome: 'promote' | 'abort'): CommandHandler {
+/**
+ * Another run's rollout holds the model: ask it to promote or abort at its next look, and wait (up to `timeout`)
+ * for the verdict it records.
+ */
+async function requestOfRunning(
+  context: CommandContext,
+  target: { model: string; namespace: string },
+  holder: string,
+  action: ManualAction,
+): Promise<CommandResult> {
+  const { config, services, clock, logger } = context;
+  const cluster = services.cluster();
+  const where = `${target.namespace}/${target.model}`;
+  if (config.dryRun) {
+    const report: Report = { ...emptyReport(config.command, target), verdict: 'canary-running' };
+    return resultOf(report, `dry run: would ask the running rollout of ${where} (${holder}) to ${action}`, context, 0);
+  }
+  await fileRequest(cluster, target.model, target.namespace, {
+    action,
+    holder,
+    requestedAt: clock.now().toISOString(),
+    ...(services.run.actor ? { actor: services.run.actor } : {}),
+    ...(services.run.url ? { run: services.run.url } : {}),
+  });
+  logger.info(
+    `asked the running rollout of ${where} (${holder}) to ${action} at its next look; waiting for its verdict`,
+  );
+  const record = await awaitRolloutEnd(cluster, target, holder, clock, config.readyTimeoutMs);
+  const untaken = parseRequest(await cluster.get(requestKey(target.model, target.namespace)));
+  if (untaken?.holder === holder) await withdrawRequest(cluster, target.model, target.namespace);
+  if (!record) {
+    throw new Error(
+      `the running rollout of ${where} (${holder}) did not finish within timeout ${formatDuration(config.readyTimeoutMs)}; the request was withdrawn`,
+    );
+  }
+  const wanted = action === 'promote' ? 'promoted' : 'aborted';
+  const acted = !untaken;
+  const reason = acted
+    ? `the running rollout (${holder}) took the request: ${record.verdict}`
+    : `the running rollout (${holder}) ended ${record.verdict} before it took the request`;
+  const report: Report = {
+    ...emptyReport(config.command, target),
+    verdict: record.verdict as Report['verdict'],
+    reason,
+    image: record.image,
+    digest: record.digest,
+    revision: record.revision,
+  };
+  const exitCode = record.verdict === wanted ? EXIT.ok : record.verdict === 'failed' ? EXIT.error : EXIT.rolledBack;
+  return resultOf(report, `${where}: ${record.verdict} (${reason})`, context, exitCode);
+}
+
+function emptyReport(command: string, target: { model: string; namespace: string }): Report {
+  return { command, model: target.model, namespace: target.namespace, verdict: 'pass', gates: [], steps: [] };
+}
+
+function finishHandler(outcome: ManualAction): CommandHandler {
   return async (context) => {
     const { config, services, clock, logger } = context;
     const { target, manifestHash } = await runningTarget(context);
     const cluster = services.cluster();
     const startedAt = clock.now().toISOString();
+    const holder = await leaseHolder(cluster, target.model, target.namespace, services.run.holder, clock.now());
+    if (holder) return requestOfRunning(context, target, holder, outcome);
     return withLease(context, target.model, target.namespace, async () => {
       const options = { router: config.router, timeoutMs: config.readyTimeoutMs, clock, logger };
       const records = await readHistory(cluster, target.model, target.namespace);

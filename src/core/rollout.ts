@@ -79,7 +79,7 @@ export type RolloutEvent =
   | { type: 'canary-not-ready'; reason: string }
   | { type: 'look-due' }
   | { type: 'look'; summary: LookSummary }
-  | { type: 'promote-requested' }
+  | { type: 'promote-requested'; reason?: string }
   | { type: 'abort-requested'; reason?: string }
   | { type: 'promoted' }
   | { type: 'rolled-back' }
@@ -333,6 +333,7 @@ export function transition(
         ...state,
         phase: 'promoting',
         attempts: 0,
+        reason: event.reason ?? 'promoted by hand',
         timeline: endStep(state, at, 'skipped', 'promoted-by-hand'),
       },
       actions: [{ type: 'promote' }, { type: 'report', final: false }],

@@ -5,12 +5,14 @@ import type { RolloutConfig } from '../core/config.js';
 import { promDuration } from '../core/duration.js';
 import { nextRevision } from '../core/history.js';
 import { objectId } from '../core/kube.js';
+import { requester } from '../core/manual-request.js';
 import type { Clock, Cluster, GateReport, KubeObject, Logger, MetricSource, Report, Reporter } from '../core/ports.js';
 import { digestOf } from '../core/report.js';
 import { defaultSchedule, exitCodeFor, initialState, type Phase, type RolloutState } from '../core/rollout.js';
 import type { RolloutTarget } from '../core/target.js';
 import { readHistory, writeRecord } from './history.js';
 import { acquireLease, type HeldLease } from './lease.js';
+import { takeRequest } from './manual-request.js';
 import { measure, preflight } from './measure.js';
 import { applyStep, promote, rollback, type ClusterRolloutOptions } from './rollout-cluster.js';
 import { loopSettings, runRolloutLoop, type LookSource, type RolloutEffects } from './rollout-loop.js';
@@ -140,7 +142,7 @@ export async function runRollout(
       );
     }
     const outcome = stable
-      ? await canaryRollout(config, target, deps, clusterOptions, lease, revision)
+      ? await canaryRollout(config, target, deps, clusterOptions, lease, revision, run)
       : await firstRollout(config, target, deps, clusterOptions, revision);
     await writeRecord(cluster, target.model, target.namespace, {
       revision,
@@ -223,6 +225,7 @@ async function canaryRollout(
   options: ClusterRolloutOptions,
   lease: HeldLease,
   revision: number,
+  run: RunInfo,
 ): Promise<RolloutOutcome> {
   const { cluster, clock, logger } = deps;
   const steps = config.command === 'canary' ? [config.weight] : config.steps;
@@ -245,9 +248,14 @@ async function canaryRollout(
     },
     publish: (state, gates, final) =>
       deps.reporter.publish(rolloutReport(config.command, target, state, gates, revision), final),
-    interruption: () => {
+    interruption: async () => {
       const lost = lease.lost();
-      return lost ? { type: 'error', error: lost } : undefined;
+      if (lost) return { type: 'error', error: lost };
+      const request = await takeRequest(cluster, target.model, target.namespace, run.holder);
+      if (!request) return undefined;
+      const reason = `${request.action === 'promote' ? 'promoted' : 'aborted'} by hand ${requester(request)}`.trim();
+      logger.warn(`${request.action} requested ${requester(request)}: acting on it now`);
+      return request.action === 'promote' ? { type: 'promote-requested', reason } : { type: 'abort-requested', reason };
     },
   };
   const result = await runRolloutLoop(initialState(steps, schedule), settings, {

@@ -37,12 +37,26 @@ export class LeaseHeldError extends Error {
   }
 }
 
-const keyFor = (options: LeaseOptions): ObjectKey => ({
+export const leaseKey = (model: string, namespace: string): ObjectKey => ({
   apiVersion: 'coordination.k8s.io/v1',
   kind: 'Lease',
-  namespace: options.namespace,
-  name: leaseName(options.model),
+  namespace,
+  name: leaseName(model),
 });
+
+const keyFor = (options: LeaseOptions): ObjectKey => leaseKey(options.model, options.namespace);
+
+/** Who holds the model's Lease now (undefined: nobody, or it expired), as `holder` would be told. */
+export async function leaseHolder(
+  cluster: Cluster,
+  model: string,
+  namespace: string,
+  holder: string,
+  now: Date,
+): Promise<string | undefined> {
+  const decision = decideLease(await cluster.get(leaseKey(model, namespace)), holder, now, 60, { model, namespace });
+  return decision.action === 'refuse' ? decision.holder : undefined;
+}
 
 /** One try: take or renew the Lease, or say who holds it. Races lost to another writer are re-read and retried. */
 async function tryTake(cluster: Cluster, options: LeaseOptions): Promise<LeaseHeldError | undefined> {

@@ -29,8 +29,8 @@ export interface RolloutEffects {
   rollBack(reason: string): Promise<RolloutEvent>;
   publish(state: RolloutState, gates: GateReport[], final: boolean): Promise<void>;
   hold?(reason: string): void;
-  /** Asked before every look: an event that must come first (the lease was lost, someone asked to abort). */
-  interruption?(): RolloutEvent | undefined;
+  /** Asked before every look: an event that must come first (the lease was lost, someone asked to promote). */
+  interruption?(): Promise<RolloutEvent | undefined>;
 }
 
 export interface LoopSettings {
@@ -101,7 +101,7 @@ export async function runRolloutLoop(
       case 'wait': {
         if (settings.applyOnly) return undefined;
         await waitForLook(clock, logger, action.until, state);
-        return effects.interruption?.() ?? { type: 'look-due' };
+        return (await effects.interruption?.()) ?? { type: 'look-due' };
       }
       case 'analyze': {
         const at = clock.now();

@@ -4,6 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { buildConfig } from '../../src/core/config.js';
 import type { Logger, MetricResult, MetricSource, Report } from '../../src/core/ports.js';
 import { runRollout } from '../../src/engine/deploy.js';
+import { fileRequest } from '../../src/engine/manual-request.js';
 import { buildTarget, NEW_IMAGE, OLD_IMAGE } from '../support/kube-target.js';
 import { imagesOf, MemoryCluster } from '../support/memory-cluster.js';
 import { VirtualClock } from '../support/virtual-clock.js';
@@ -173,5 +174,48 @@ describe('the live rollout loop of deploy', () => {
     expect(looks).toEqual([...looks].sort((a, b) => a - b));
     expect(looks.at(-1)).toBe(4);
     expect(run.logs.some((line) => /step 1\/2 \(50%\): \d+s in, next look in 10s/.test(line))).toBe(true);
+  });
+
+  describe('a person asks the running rollout to promote or abort', () => {
+    const ask = (run: ReturnType<typeof setup>, action: 'promote' | 'abort', holder = 'run-1') =>
+      fileRequest(run.cluster, 'churn', 'ml', {
+        action,
+        holder,
+        requestedAt: run.start.toISOString(),
+        actor: 'octocat',
+        run: 'https://github.com/o/r/actions/runs/7',
+      });
+
+    it('promote: taken at the next look, the remaining steps skipped, who asked in the reason', async () => {
+      const run = setup({ canary: HEALTHY, stable: HEALTHY });
+      await ask(run, 'promote');
+      const { report, exitCode } = await run.deploy();
+      expect(exitCode).toBe(0);
+      expect(report.verdict).toBe('promoted');
+      expect(report.reason).toBe('promoted by hand by octocat from https://github.com/o/r/actions/runs/7');
+      expect(report.steps.map((s) => [s.weight, s.result, s.endReason])).toEqual([[10, 'skipped', 'promoted-by-hand']]);
+      expect(run.seconds(report.steps[0]!.endedAt!)).toBe(10);
+      expect(run.stableImage()).toBe(NEW_IMAGE);
+      expect(run.cluster.object('v1', 'ConfigMap', 'ml', 'model-canary-churn-request')).toBeUndefined();
+    });
+
+    it('abort: rolled back to stable at the next look', async () => {
+      const run = setup({ canary: HEALTHY, stable: HEALTHY });
+      await ask(run, 'abort');
+      const { report, exitCode } = await run.deploy();
+      expect([report.verdict, exitCode]).toEqual(['aborted', 3]);
+      expect(report.reason).toMatch(/^aborted by hand by octocat/);
+      expect(run.stableImage()).toBe(OLD_IMAGE);
+      expect(run.cluster.object('apps/v1', 'Deployment', 'ml', 'churn-canary')).toBeUndefined();
+    });
+
+    it("a request made against another run is not this rollout's to take", async () => {
+      const run = setup({ canary: HEALTHY, stable: HEALTHY }, { steps: '50,100', interval: '20s' });
+      await ask(run, 'abort', 'an-earlier-run');
+      const { report } = await run.deploy();
+      expect(report.verdict).toBe('promoted');
+      expect(run.cluster.object('v1', 'ConfigMap', 'ml', 'model-canary-churn-request')).toBeDefined();
+      await expect(ask(run, 'promote')).rejects.toThrow(/a request to abort ml\/churn is already pending/);
+    });
   });
 });
