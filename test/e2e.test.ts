@@ -64,6 +64,15 @@ function runner(
   return made;
 }
 
+/** Polls until `done` holds: tests wait for states, never for durations. */
+async function until(done: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('state not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 const deployment = (name: string) => stack.kube.object('apps/v1', 'Deployment', NAMESPACE, name) as any;
 const imageOfDeployment = (name: string) => deployment(name)?.spec.template.spec.containers[0].image;
 const commentFor = (model: string) =>
@@ -262,6 +271,39 @@ describe('deploy end to end', () => {
   });
 
   // Last: it stops the shared Prometheus.
+  it('promote from another run while deploy holds the Lease: the running rollout promotes at its next look', async () => {
+    await stack.focus('churn-cancel');
+    const { inputs } = deployInputs(stack, 'churn-cancel', {
+      image: imageOf('churn-cancel', '3'),
+      interval: '60s',
+      'look-every': '2s',
+      'scrape-interval': '1s',
+    });
+    const deploying = runner('churn-cancel').main(inputs);
+    // Wait for the state, not a duration: the canary runs and the deploy holds the model's Lease.
+    await until(
+      () =>
+        deployment('churn-cancel-canary') !== undefined &&
+        stack.kube.object('coordination.k8s.io/v1', 'Lease', NAMESPACE, 'model-canary-churn-cancel') !== undefined,
+    );
+    const { image: _image, ...promoteInputs } = { ...inputs, command: 'promote' };
+    const asked = await runner('churn-cancel', { GITHUB_RUN_ID: '7010', GITHUB_ACTOR: 'octocat' }).main(promoteInputs);
+    expect(asked.exitCode).toBe(0);
+    expect(asked.outputs.verdict).toBe('promoted');
+    const done = await deploying;
+    expect(done.exitCode).toBe(0);
+    expect(done.outputs.verdict).toBe('promoted');
+    const report = JSON.parse(done.outputs.report as string);
+    expect(report.reason).toBe(
+      'promoted by hand by octocat from https://github.com/contoso/churn-models/actions/runs/7010',
+    );
+    expect(report.steps[0]).toMatchObject({ weight: 50, result: 'skipped', endReason: 'promoted-by-hand' });
+    expect(imageOfDeployment('churn-cancel')).toBe(imageOf('churn-cancel', '3'));
+    expect(deployment('churn-cancel-canary')).toBeUndefined();
+    expect(commentFor('churn-cancel')?.body).toContain('promoted by hand by octocat');
+    expect(stack.kube.object('v1', 'ConfigMap', NAMESPACE, 'model-canary-churn-cancel-request')).toBeUndefined();
+  });
+
   it('command canary: the canary is left running on purpose, and the post step leaves it there', async () => {
     await stack.focus('churn-slow');
     const { inputs } = deployInputs(stack, 'churn-slow', {
