@@ -8,6 +8,7 @@ import { locateTarget } from './commands/locate.js';
 import { digestOf } from './core/report.js';
 import { acquireLease } from './engine/lease.js';
 import { rollback } from './engine/rollout-cluster.js';
+import { updateRolloutRecord } from './engine/rollout-record.js';
 import { readInputs } from './inputs.js';
 import { actionLogger } from './main.js';
 
@@ -41,6 +42,7 @@ export async function runPost(): Promise<void> {
       });
       if (!result.ready)
         core.warning(`post: stable is not ready yet after the rollback: ${result.reason}: ${result.detail}`);
+      await updateRolloutRecord(cluster, target.model, target.namespace, { state: 'finished' }, systemClock.now());
     } finally {
       await lease.release();
     }

@@ -1,6 +1,9 @@
 // End to end: the bundled action as the runner runs it, against real Prometheus scraping real model servers under
 // real load, the fake Kubernetes API server and a fake GitHub API.
-import { ActionRunner } from './support/runner.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ActionRunner, CLI_ENTRY } from './support/runner.js';
+import { modelCanarySteps, withExpressions } from './support/workflow-steps.js';
 import {
   deployInputs,
   imageOf,
@@ -44,6 +47,7 @@ afterAll(async () => {
   baseDir?.remove();
 });
 
+const execFileAsync = promisify(execFile);
 const MLFLOW_TOKEN = 'mlflow-e2e-token-0123456789';
 const MLFLOW_MODEL = {
   'model-settings.json': Buffer.from('{"name":"churn","implementation":"mlserver_sklearn.SKLearnModel"}'),
@@ -342,6 +346,70 @@ describe('deploy end to end', () => {
     expect(post.stdout).not.toContain('restoring stable');
     expect(imageOfDeployment('churn-quiet-canary')).toBe(imageOf('churn-quiet', '3'));
     expect(commentFor('churn-quiet')?.body).toContain('held at 50% for a human to promote or abort');
+  });
+
+  it('manual-rollback.yml as shipped (no checkout, no manifests): promote, abort and rollback, then status', async () => {
+    await stack.focus();
+    const empty = tempDir('manual-workflow');
+    try {
+      const dispatch = async (model: string, action: string, revision = 'previous') => {
+        const runs = [];
+        for (const step of modelCanarySteps('workflows-examples/manual-rollback.yml')) {
+          const inputs = withExpressions(step.with, { model, action, revision, namespace: NAMESPACE });
+          const made = new ActionRunner({ cwd: empty.path, env: deployInputs(stack, model).env });
+          runners.push(made);
+          runs.push(await made.main(inputs));
+        }
+        return runs;
+      };
+      // churn-slow: a canary left running by `canary`; promote it from the Actions tab.
+      const [promoted, promotedStatus] = await dispatch('churn-slow', 'promote');
+      expect(promoted!.exitCode).toBe(0);
+      expect(promoted!.outputs.verdict).toBe('promoted');
+      expect(imageOfDeployment('churn-slow')).toBe(imageOf('churn-slow', '3'));
+      expect(deployment('churn-slow-canary')).toBeUndefined();
+      expect(promotedStatus!.exitCode).toBe(0);
+      expect(promotedStatus!.stdout).toContain('no canary is running');
+      // churn-quiet: a held canary; abort it.
+      const [aborted] = await dispatch('churn-quiet', 'abort');
+      expect(aborted!.outputs.verdict).toBe('aborted');
+      expect(imageOfDeployment('churn-quiet')).toBe(stack.models['churn-quiet']!.stableImage);
+      expect(deployment('churn-quiet-canary')).toBeUndefined();
+      // Nothing runs any more: a clear error, exit 2's message, and nothing changed.
+      const [again] = await dispatch('churn-quiet', 'abort');
+      expect(again!.exitCode).toBe(1);
+      expect(again!.stdout).toMatch(/no canary of ml\/churn-quiet is running/);
+      // churn-good: roll back to revision 1, straight from the history.
+      const [back, backStatus] = await dispatch('churn-good', 'rollback', '1');
+      expect(back!.exitCode).toBe(0);
+      expect(back!.outputs.verdict).toBe('rolled-back');
+      expect(imageOfDeployment('churn-good')).toBe(imageOf('churn-good', '2'));
+      expect(backStatus!.stdout).toMatch(/history:/);
+    } finally {
+      empty.remove();
+    }
+  });
+
+  it("the commands in a rolled-back comment's What now block work as printed, from any directory", async () => {
+    const body = commentFor('churn-good')?.body ?? '';
+    const printed = body.split('\n').find((line) => line.startsWith('npx model-canary rollback'));
+    expect(printed).toBe('npx model-canary rollback --model churn-good --namespace ml --to-revision previous');
+    const empty = tempDir('what-now');
+    try {
+      const words = (printed as string).split(' ').slice(2);
+      // Not spawnSync: the fake API server answers from this very process.
+      const run = await execFileAsync(process.execPath, [CLI_ENTRY, ...words, '--output', 'json'], {
+        cwd: empty.path,
+        env: { ...process.env, KUBECONFIG: stack.kube.kubeconfigPath },
+        encoding: 'utf8',
+      });
+      expect(run.stderr).not.toMatch(/error/i);
+      const report = JSON.parse(run.stdout);
+      expect(report.verdict).toBe('rolled-back');
+      expect(imageOfDeployment('churn-good')).toBe(report.image);
+    } finally {
+      empty.remove();
+    }
   });
 
   it('Prometheus stopping mid-analysis rolls the canary back', async () => {

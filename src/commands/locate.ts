@@ -7,6 +7,9 @@ import { resolveTarget } from '../core/plan.js';
 import type { RolloutTarget } from '../core/target.js';
 import { renderSummary } from '../core/render-summary.js';
 import type { CommandContext, CommandResult } from './context.js';
+import { ConfigError } from '../core/config.js';
+import { rolloutConfigMapName, type RolloutRecord } from '../core/rollout-record.js';
+import { readRolloutRecord } from '../engine/rollout-record.js';
 import { EXIT } from './exit-codes.js';
 
 export interface Located {
@@ -27,6 +30,28 @@ export async function locateTarget({ config, cwd }: CommandContext, image: strin
     router: config.router,
   });
   return { target, manifestHash: `sha256:${hash.digest('hex')}` };
+}
+
+/**
+ * Without manifests: the model's rollout as the cluster recorded it (`model` and `namespace` find it). An error that
+ * says what to give when there is no record.
+ */
+export async function locateRecorded(context: CommandContext): Promise<RolloutRecord> {
+  const { config, services } = context;
+  if (!config.model) {
+    throw new ConfigError([
+      `model: required when no manifests are given (${config.command} finds the model's rollout in the cluster by its name)`,
+    ]);
+  }
+  const namespace = config.namespace ?? 'default';
+  const record = await readRolloutRecord(services.cluster(), config.model, namespace);
+  if (!record) {
+    throw new ConfigError([
+      `model: no rollout of ${namespace}/${config.model} is recorded in the cluster (ConfigMap ${rolloutConfigMapName(config.model)}): ` +
+        'check model and namespace, or give manifests',
+    ]);
+  }
+  return record;
 }
 
 const EXIT_FOR: Partial<Record<Report['verdict'], number>> = {

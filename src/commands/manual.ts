@@ -12,8 +12,13 @@ import { formatDuration } from '../core/duration.js';
 import { EXIT } from './exit-codes.js';
 import { promote as promoteInCluster, rollback as rollbackInCluster } from '../engine/rollout-cluster.js';
 import type { CommandContext, CommandHandler, CommandResult } from './context.js';
-import { locateTarget, resultOf } from './locate.js';
+import { locateRecorded, locateTarget, resultOf } from './locate.js';
 import { containerImage } from '../core/live.js';
+import { canaryRuns, type RolloutRecord } from '../core/rollout-record.js';
+import { renderRunningCanary, runningCanary } from '../core/running-canary.js';
+import type { RouterName } from '../core/routers/index.js';
+import type { RolloutTarget } from '../core/target.js';
+import { updateRolloutRecord } from '../engine/rollout-record.js';
 
 async function withLease<T>(
   context: CommandContext,
@@ -37,11 +42,28 @@ async function withLease<T>(
   }
 }
 
-/** The target as the cluster holds it: the canary's image is the one being rolled out. */
-async function runningTarget(context: CommandContext) {
-  const probe = await locateTarget(context, context.config.image ?? 'unknown');
+interface Running {
+  target: RolloutTarget;
+  manifestHash: string;
+  router: RouterName;
+}
+
+/** The running canary: from the cluster's rollout record, or (with manifests) from them and the live canary. */
+async function runningTarget(context: CommandContext): Promise<Running> {
+  const { config } = context;
+  if (config.manifests.length === 0) {
+    const record = await locateRecorded(context);
+    if (!canaryRuns(record)) {
+      const { namespace, model } = record.target;
+      throw new ConfigError([
+        `model: no canary of ${namespace}/${model} is running (its last rollout finished): nothing to ${config.command}`,
+      ]);
+    }
+    return { target: record.target, manifestHash: record.manifestHash, router: record.router };
+  }
+  const probe = await locateTarget(context, config.image ?? 'unknown');
   const { target } = probe;
-  if (context.config.image) return probe;
+  if (config.image) return { ...probe, router: config.router };
   const canary = target.canary
     ? await context.services.cluster().get({
         apiVersion: 'apps/v1',
@@ -56,7 +78,7 @@ async function runningTarget(context: CommandContext) {
       `image: no canary of ${target.namespace}/${target.model} is running; give image to promote a specific one`,
     ]);
   }
-  return locateTarget(context, image);
+  return { ...(await locateTarget(context, image)), router: config.router };
 }
 
 /**
@@ -118,13 +140,13 @@ function emptyReport(command: string, target: { model: string; namespace: string
 function finishHandler(outcome: ManualAction): CommandHandler {
   return async (context) => {
     const { config, services, clock, logger } = context;
-    const { target, manifestHash } = await runningTarget(context);
+    const { target, manifestHash, router } = await runningTarget(context);
     const cluster = services.cluster();
     const startedAt = clock.now().toISOString();
     const holder = await leaseHolder(cluster, target.model, target.namespace, services.run.holder, clock.now());
     if (holder) return requestOfRunning(context, target, holder, outcome);
     return withLease(context, target.model, target.namespace, async () => {
-      const options = { router: config.router, timeoutMs: config.readyTimeoutMs, clock, logger };
+      const options = { router, timeoutMs: config.readyTimeoutMs, clock, logger };
       const records = await readHistory(cluster, target.model, target.namespace);
       const revision = nextRevision(records);
       const result =
@@ -161,6 +183,9 @@ function finishHandler(outcome: ManualAction): CommandHandler {
         gates: [],
         steps: [],
       };
+      if (result.ready) {
+        await updateRolloutRecord(cluster, target.model, target.namespace, { state: 'finished' }, clock.now());
+      }
       await services.reporter.publish(report, true);
       return resultOf(
         report,
@@ -176,16 +201,28 @@ export const promote = finishHandler('promote');
 export const abort = finishHandler('abort');
 
 /** `rollback`: a recorded revision straight from the history: no rebuild, no analysis. */
+/** The model's target and router: from the manifests when given, else as the cluster recorded its last rollout. */
+async function modelTarget(
+  context: CommandContext,
+): Promise<{ target: RolloutTarget; router: RouterName; record?: RolloutRecord }> {
+  const { config } = context;
+  if (config.manifests.length > 0) {
+    return { target: (await locateTarget(context, config.image ?? 'unknown')).target, router: config.router };
+  }
+  const record = await locateRecorded(context);
+  return { target: record.target, router: record.router, record };
+}
+
 export const rollback: CommandHandler = async (context) => {
   const { config, services, clock, logger } = context;
-  const { target } = await locateTarget(context, config.image ?? 'unknown');
+  const { target, router } = await modelTarget(context);
   const cluster = services.cluster();
   return withLease(context, target.model, target.namespace, async () => {
     const result = await rollbackTo(
       cluster,
       target,
       config.toRevision,
-      { router: config.router, timeoutMs: config.readyTimeoutMs, clock, logger },
+      { router, timeoutMs: config.readyTimeoutMs, clock, logger },
       {
         startedAt: clock.now().toISOString(),
         ...(services.run.url ? { runUrl: services.run.url } : {}),
@@ -206,6 +243,9 @@ export const rollback: CommandHandler = async (context) => {
       gates: [],
       steps: [],
     };
+    if (result.ready) {
+      await updateRolloutRecord(cluster, target.model, target.namespace, { state: 'finished' }, clock.now());
+    }
     await services.reporter.publish(report, true);
     return resultOf(
       report,
@@ -216,32 +256,38 @@ export const rollback: CommandHandler = async (context) => {
   });
 };
 
-/** `status`: the rollout history as a table. */
+/** `status`: the running canary, if any, and the rollout history as a table. */
 export const status: CommandHandler = async (context) => {
-  const { config, services } = context;
-  const { target } = await locateTarget(context, config.image ?? 'unknown');
+  const { services, clock } = context;
+  const { target, record } = await modelTarget(context);
   const cluster = services.cluster();
   const records = await readHistory(cluster, target.model, target.namespace);
   const current = await currentRevision(cluster, target);
   const latest = records.find((r) => r.revision === current) ?? records[records.length - 1];
+  const running = canaryRuns(record) ? runningCanary(record as RolloutRecord) : undefined;
   const report: Report = {
     command: 'status',
     model: target.model,
     namespace: target.namespace,
-    verdict: latest?.verdict ?? 'pass',
-    image: latest?.image,
-    digest: latest?.digest,
+    verdict: running ? 'canary-running' : (latest?.verdict ?? 'pass'),
+    image: running?.image ?? latest?.image,
+    digest: running ? digestOf(running.image) : latest?.digest,
     revision: current,
     ...(latest?.model ? { modelSource: latest.model } : {}),
+    ...(running ? { running } : {}),
     history: records,
-    gates: [],
+    gates: running?.gates ?? [],
     steps: [],
   };
+  const where = `${target.namespace}/${target.model}`;
   const table = renderHistoryTable(records, current);
-  const result = resultOf(report, `${target.namespace}/${target.model} history:\n${table}`, context, 0);
+  const canaryText = running ? renderRunningCanary(running, clock.now()) : 'no canary is running';
+  const result = resultOf(report, `${where}: ${canaryText}\n\nhistory:\n${table}`, context, 0);
   return {
     ...result,
     // Model names come from outside registries: the fence must outlast any backticks in them.
-    markdown: `## model-canary status: ${escapeText(`${target.namespace}/${target.model}`)}\n\n${codeBlock(table, 60_000)}\n`,
+    markdown:
+      `## model-canary status: ${escapeText(where)}\n\n${codeBlock(canaryText, 60_000)}\n\n` +
+      `${codeBlock(table, 60_000)}\n`,
   };
 };

@@ -6,6 +6,7 @@ import { promDuration } from '../core/duration.js';
 import { nextRevision } from '../core/history.js';
 import { objectId } from '../core/kube.js';
 import { requester } from '../core/manual-request.js';
+import type { RolloutRecord } from '../core/rollout-record.js';
 import type { Clock, Cluster, GateReport, KubeObject, Logger, MetricSource, Report, Reporter } from '../core/ports.js';
 import { digestOf } from '../core/report.js';
 import { defaultSchedule, exitCodeFor, initialState, type Phase, type RolloutState } from '../core/rollout.js';
@@ -13,6 +14,7 @@ import type { RolloutTarget } from '../core/target.js';
 import { readHistory, writeRecord } from './history.js';
 import { acquireLease, type HeldLease } from './lease.js';
 import { takeRequest } from './manual-request.js';
+import { writeRolloutRecord } from './rollout-record.js';
 import { measure, preflight } from './measure.js';
 import { applyStep, promote, rollback, type ClusterRolloutOptions } from './rollout-cluster.js';
 import { loopSettings, runRolloutLoop, type LookSource, type RolloutEffects } from './rollout-loop.js';
@@ -141,9 +143,21 @@ export async function runRollout(
         { force: true },
       );
     }
+    const record: RolloutRecord = {
+      state: 'running',
+      target,
+      router: config.router,
+      revision,
+      manifestHash,
+      holder: run.holder,
+      startedAt: startedAt.toISOString(),
+      ...(run.url ? { runUrl: run.url } : {}),
+      ...(run.actor ? { actor: run.actor } : {}),
+      updatedAt: startedAt.toISOString(),
+    };
     const outcome = stable
-      ? await canaryRollout(config, target, deps, clusterOptions, lease, revision, run)
-      : await firstRollout(config, target, deps, clusterOptions, revision);
+      ? await canaryRollout(config, target, deps, clusterOptions, lease, revision, record)
+      : await firstRollout(config, target, deps, clusterOptions, revision, record);
     await writeRecord(cluster, target.model, target.namespace, {
       revision,
       image: target.image,
@@ -170,6 +184,7 @@ async function firstRollout(
   deps: RolloutDeps,
   options: ClusterRolloutOptions,
   revision: number,
+  record: RolloutRecord,
 ): Promise<RolloutOutcome> {
   deps.logger.info(`${objectId(target.stable)} is not in the cluster: first rollout, no canary to judge`);
   const at = deps.clock.now().toISOString();
@@ -194,6 +209,7 @@ async function firstRollout(
         reason: `first rollout not ready: ${result.reason}: ${result.detail}`,
         timeline: [{ weight: 100, startedAt: at, endedAt: ended, result: 'fail' }],
       };
+  await writeRolloutRecord(deps.cluster, { ...record, state: 'finished', updatedAt: ended });
   const report = rolloutReport(config.command, target, final, [], revision);
   await deps.reporter.publish(report, true);
   return { report, exitCode: exitCodeFor(final) };
@@ -225,12 +241,21 @@ async function canaryRollout(
   options: ClusterRolloutOptions,
   lease: HeldLease,
   revision: number,
-  run: RunInfo,
+  record: RolloutRecord,
 ): Promise<RolloutOutcome> {
   const { cluster, clock, logger } = deps;
   const steps = config.command === 'canary' ? [config.weight] : config.steps;
   const { schedule, settings } = loopSettings(config);
+  await writeRolloutRecord(cluster, record);
   deps.onCanary?.(true, target.image);
+  // While the canary runs the record follows it, for `status` and for people deciding by hand; best effort.
+  const follow = async (state: RolloutState, gates: GateReport[]) => {
+    const step = state.timeline[state.timeline.length - 1];
+    const changes = { ...(step ? { weight: step.weight, weightSince: step.startedAt } : {}), gates };
+    await writeRolloutRecord(cluster, { ...record, ...changes, updatedAt: clock.now().toISOString() }).catch(
+      (error: Error) => logger.warn(`could not update the rollout record: ${error.message}`),
+    );
+  };
   const effects: RolloutEffects = {
     applyWeight: async (weight) => {
       const step = await applyStep(cluster, target, weight, options);
@@ -246,12 +271,14 @@ async function canaryRollout(
       await rollback(cluster, target, options);
       return { type: 'rolled-back' };
     },
-    publish: (state, gates, final) =>
-      deps.reporter.publish(rolloutReport(config.command, target, state, gates, revision), final),
+    publish: async (state, gates, final) => {
+      await follow(state, gates);
+      await deps.reporter.publish(rolloutReport(config.command, target, state, gates, revision), final);
+    },
     interruption: async () => {
       const lost = lease.lost();
       if (lost) return { type: 'error', error: lost };
-      const request = await takeRequest(cluster, target.model, target.namespace, run.holder);
+      const request = await takeRequest(cluster, target.model, target.namespace, record.holder);
       if (!request) return undefined;
       const reason = `${request.action === 'promote' ? 'promoted' : 'aborted'} by hand ${requester(request)}`.trim();
       logger.warn(`${request.action} requested ${requester(request)}: acting on it now`);
@@ -266,6 +293,16 @@ async function canaryRollout(
   });
   let { state } = result;
   const report = () => rolloutReport(config.command, target, state, result.gates, revision);
+  const left =
+    config.command === 'canary' && state.phase === 'waiting' ? 'canary' : state.phase === 'held' ? 'held' : 'finished';
+  const step = state.timeline[state.timeline.length - 1];
+  await writeRolloutRecord(cluster, {
+    ...record,
+    state: left,
+    ...(step ? { weight: step.weight, weightSince: step.startedAt } : {}),
+    gates: result.gates,
+    updatedAt: clock.now().toISOString(),
+  });
   deps.onCanary?.(false, target.image);
   if (config.command === 'canary' && state.phase === 'waiting') {
     state = {

@@ -5,6 +5,7 @@ import { buildConfig } from '../../src/core/config.js';
 import type { Logger, MetricResult, MetricSource, Report } from '../../src/core/ports.js';
 import { runRollout } from '../../src/engine/deploy.js';
 import { fileRequest } from '../../src/engine/manual-request.js';
+import { readRolloutRecord } from '../../src/engine/rollout-record.js';
 import { buildTarget, NEW_IMAGE, OLD_IMAGE } from '../support/kube-target.js';
 import { imagesOf, MemoryCluster } from '../support/memory-cluster.js';
 import { VirtualClock } from '../support/virtual-clock.js';
@@ -174,6 +175,20 @@ describe('the live rollout loop of deploy', () => {
     expect(looks).toEqual([...looks].sort((a, b) => a - b));
     expect(looks.at(-1)).toBe(4);
     expect(run.logs.some((line) => /step 1\/2 \(50%\): \d+s in, next look in 10s/.test(line))).toBe(true);
+  });
+
+  it('the cluster holds the rollout: the record follows the canary and says how it was left', async () => {
+    const held = setup({ canary: { rps: 0.4, errorRate: 0 }, stable: HEALTHY }, { 'on-inconclusive': 'hold' });
+    const { report } = await held.deploy();
+    expect(report.verdict).toBe('canary-running');
+    const record = await readRolloutRecord(held.cluster, 'churn', 'ml');
+    expect(record).toMatchObject({ state: 'held', router: 'replicas', weight: 10, holder: 'run-1', revision: 1 });
+    expect(record!.target.image).toBe(NEW_IMAGE);
+    expect(record!.gates![0]).toMatchObject({ name: 'error-rate', result: 'inconclusive' });
+
+    const done = setup({ canary: HEALTHY, stable: HEALTHY }, { steps: '50,100', interval: '20s' });
+    await done.deploy();
+    expect(await readRolloutRecord(done.cluster, 'churn', 'ml')).toMatchObject({ state: 'finished', weight: 100 });
   });
 
   describe('a person asks the running rollout to promote or abort', () => {
