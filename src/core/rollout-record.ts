@@ -62,7 +62,9 @@ export function parseRolloutRecord(configMap: KubeObject | undefined): RolloutRe
   try {
     parsed = JSON.parse(text) as Partial<RolloutRecord>;
   } catch (error) {
-    throw new Error(`${where}: ${RECORD_KEY} is not JSON (${(error as Error).message}); delete it to start afresh`);
+    throw new Error(`${where}: ${RECORD_KEY} is not JSON (${(error as Error).message}); delete it to start afresh`, {
+      cause: error,
+    });
   }
   if (!parsed.target?.stable || typeof parsed.router !== 'string' || !isRouterName(parsed.router)) {
     throw new Error(`${where}: ${RECORD_KEY} is not a model-canary rollout record; delete it to start afresh`);
