@@ -2,6 +2,8 @@
 // real load, the fake Kubernetes API server and a fake GitHub API.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ActionRunner, CLI_ENTRY } from './support/runner.js';
 import { modelCanarySteps, withExpressions } from './support/workflow-steps.js';
 import {
@@ -409,6 +411,29 @@ describe('deploy end to end', () => {
       expect(imageOfDeployment('churn-good')).toBe(report.image);
     } finally {
       empty.remove();
+    }
+  });
+
+  it('a first rollout on an empty cluster: preflight needs no stable series, and every object of the manifests is applied', async () => {
+    const repo = tempDir('first-rollout');
+    try {
+      const app = readFileSync(join(stack.models['churn-good']!.repo, 'k8s', 'app.yaml'), 'utf8');
+      mkdirSync(join(repo.path, 'k8s'));
+      writeFileSync(join(repo.path, 'k8s', 'app.yaml'), app.replaceAll('churn-good', 'churn-first'));
+      expect(deployment('churn-first')).toBeUndefined();
+      const { inputs, env } = deployInputs(stack, 'churn-good', { image: imageOf('churn-first', '2') });
+      const made = new ActionRunner({ cwd: repo.path, env });
+      runners.push(made);
+      const run = await made.main(inputs);
+      expect(run.exitCode).toBe(0);
+      expect(run.outputs.verdict).toBe('promoted');
+      expect(run.stdout).toContain('the first rollout has no baseline to compare with');
+      expect(imageOfDeployment('churn-first')).toBe(imageOf('churn-first', '2'));
+      expect(stack.kube.object('v1', 'Service', NAMESPACE, 'churn-first')).toBeDefined();
+      expect(deployment('churn-first-canary')).toBeUndefined();
+      expect(history('churn-first')).toEqual([expect.objectContaining({ revision: 1, verdict: 'promoted' })]);
+    } finally {
+      repo.remove();
     }
   });
 

@@ -10,7 +10,8 @@ import fg from 'fast-glob';
 import { parse } from 'yaml';
 import { buildConfig } from '../src/core/config.js';
 import { parseManifests } from '../src/core/manifests.js';
-import { buildPlan } from '../src/core/plan.js';
+import { buildPlan, resolveTarget } from '../src/core/plan.js';
+import { readManifestFiles } from '../src/adapters/manifest-files.js';
 
 interface LintResult {
   message: string;
@@ -187,9 +188,34 @@ describe('workflows', () => {
     },
   );
 
+  it.each(WORKFLOW_FILES.filter((f) => f.startsWith('workflows-examples/')))(
+    '%s: the manifests each model-canary step names hold exactly its model, as copied',
+    async (file) => {
+      const workflow = parse(readFileSync(`${ROOT}${file}`, 'utf8')) as Workflow;
+      const steps = Object.values(workflow.jobs ?? {})
+        .flatMap((job) => (job.steps ?? []).filter((s) => isModelCanary(s.uses)))
+        .filter((s) => typeof s.with?.manifests === 'string' && !String(s.with.manifests).includes('${{'));
+      for (const step of steps) {
+        const settings = Object.fromEntries(
+          Object.entries(step.with ?? {}).map(([key, value]) => [key, fillExpressions(String(value))]),
+        );
+        const config = buildConfig({}, { ...settings, command: 'plan' });
+        const sources = await readManifestFiles(config.manifests, ROOT);
+        const target = resolveTarget({
+          objects: parseManifests(sources),
+          model: config.model,
+          namespace: config.namespace,
+          image: `r.io/m@sha256:${'a'.repeat(64)}`,
+          router: config.router,
+        });
+        expect(target.model).toBe(config.model ?? target.model);
+      }
+    },
+  );
+
   it('the sample manifests plan a canary of churn-scorer in ml', () => {
     const dir = `${ROOT}workflows-examples/sample-model/k8s/`;
-    const sources = ['deployment.yaml', 'service.yaml', 'hpa/hpa.yaml'].map((name) => ({
+    const sources = ['deployment.yaml', 'service.yaml', '../k8s-hpa/hpa.yaml'].map((name) => ({
       path: name,
       text: readFileSync(`${dir}${name}`, 'utf8'),
     }));

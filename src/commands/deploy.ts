@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import { renderGatesText } from '../core/render-gates.js';
+import { keyOf } from '../core/routers/index.js';
 import { checkGates, runRollout } from '../engine/deploy.js';
 import type { CommandContext, CommandHandler, CommandResult } from './context.js';
 import { imageToDeploy } from './image.js';
@@ -27,7 +28,8 @@ export const deploy: CommandHandler = async (context) => {
   const { manifestHash } = located;
   const target = modelSource ? { ...located.target, modelSource } : located.target;
   const metrics = services.metrics();
-  await checkGates(config, target, { metrics, clock });
+  const firstRollout = !(await services.cluster().get(keyOf(target.stable)));
+  await checkGates(config, target, { metrics, clock, logger }, firstRollout);
   logger.info(
     `rolling out ${image} to ${target.namespace}/${target.model}: steps ${config.steps.join(', ')}%, router ${config.router}`,
   );

@@ -63,7 +63,9 @@ function podTemplate(deployment: KubeObject): { labels: Record<string, string>; 
 }
 
 function pickCandidate(objects: SourcedObject[], model: string | undefined): KubeObject {
-  const candidates = objects.map((o) => o.object).filter((o) => MODEL_KINDS.includes(o.kind));
+  const sourced = objects.filter((o) => MODEL_KINDS.includes(o.object.kind));
+  const candidates = sourced.map((o) => o.object);
+  const withFile = (object: KubeObject) => `${objectId(object)} in ${sourced.find((o) => o.object === object)?.source}`;
   if (candidates.length === 0) {
     const found = objects.map((o) => objectId(o.object)).join(', ');
     throw new ManifestError([`no Deployment or InferenceService in the manifests (found: ${found})`]);
@@ -75,12 +77,12 @@ function pickCandidate(objects: SourcedObject[], model: string | undefined): Kub
     throw new ManifestError([
       named.length === 0
         ? `model: no Deployment or InferenceService named '${model}' in the manifests (found: ${names})`
-        : `model: '${model}' names more than one object (${named.map(objectId).join(', ')}): keep one per model`,
+        : `model: '${model}' names more than one object (${named.map(withFile).join('; ')}): keep one per model, or give manifests that hold one`,
     ]);
   }
   if (candidates.length > 1) {
     throw new ManifestError([
-      `model: the manifests hold ${candidates.length} candidates (${candidates.map(objectId).join(', ')}): set model to one of them`,
+      `model: the manifests hold ${candidates.length} candidates (${candidates.map(withFile).join('; ')}): set model to one of them`,
     ]);
   }
   return candidates[0] as KubeObject;

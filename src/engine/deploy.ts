@@ -53,6 +53,12 @@ export class PreflightError extends Error {
   }
 }
 
+const inTargetNamespace = (object: KubeObject, target: RolloutTarget): KubeObject =>
+  ({
+    ...object,
+    metadata: { ...object.metadata, namespace: object.metadata.namespace ?? target.namespace },
+  }) as KubeObject;
+
 /** Router objects the routers build themselves from these kinds; everything else in the manifests is applied as is. */
 const ROUTED_KINDS = ['Ingress', 'HTTPRoute', 'VirtualService', 'TrafficSplit'];
 
@@ -91,7 +97,8 @@ export function rolloutReport(
 export async function checkGates(
   config: RolloutConfig,
   target: RolloutTarget,
-  deps: Pick<RolloutDeps, 'metrics' | 'clock'>,
+  deps: Pick<RolloutDeps, 'metrics' | 'clock' | 'logger'>,
+  firstRollout = false,
 ): Promise<void> {
   const issues = await preflight({
     source: deps.metrics,
@@ -100,7 +107,15 @@ export async function checkGates(
     at: deps.clock.now(),
     window: promDuration(Math.max(config.intervalMs, 60_000)),
   });
-  if (issues.length > 0) throw new PreflightError(issues.map((issue) => issue.message));
+  // A model not in the cluster yet has no stable series: only what can exist is checked (queries parse, Prometheus
+  // answers); the relative gates start with the next rollout.
+  const blocking = firstRollout ? issues.filter((issue) => issue.problem !== 'no-data') : issues;
+  if (firstRollout) {
+    deps.logger.info(
+      `${target.namespace}/${target.model} is not in the cluster yet: the first rollout has no baseline to compare with; the gates judge from the next rollout on`,
+    );
+  }
+  if (blocking.length > 0) throw new PreflightError(blocking.map((issue) => issue.message));
 }
 
 export async function runRollout(
@@ -135,13 +150,7 @@ export async function runRollout(
       name: target.model,
     });
     for (const object of target.others.filter((o) => !ROUTED_KINDS.includes(o.kind))) {
-      await cluster.apply(
-        {
-          ...object,
-          metadata: { ...object.metadata, namespace: object.metadata.namespace ?? target.namespace },
-        } as KubeObject,
-        { force: true },
-      );
+      await cluster.apply(inTargetNamespace(object, target), { force: true });
     }
     const record: RolloutRecord = {
       state: 'running',
@@ -193,6 +202,10 @@ async function firstRollout(
     phase: 'promoting',
     timeline: [{ weight: 100, startedAt: at }],
   };
+  // Every object of the manifests goes out with the first stable: the Service and the HPA are the target's own.
+  for (const object of [target.service, target.hpa]) {
+    if (object) await deps.cluster.apply(inTargetNamespace(object, target), { force: true });
+  }
   const result = await promote(deps.cluster, target, options, revision);
   const ended = deps.clock.now().toISOString();
   const final: RolloutState = result.ready

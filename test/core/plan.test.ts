@@ -106,7 +106,7 @@ describe('plan: two Deployments', () => {
 
   it('asks for a model name when two could be meant', () => {
     expect(errorOf(() => buildPlan(request([m.DEPLOYMENT, m.SECOND_DEPLOYMENT])))).toContain(
-      'model: the manifests hold 2 candidates (Deployment ml/churn-scorer, Deployment ml/feature-store): set model',
+      'model: the manifests hold 2 candidates (Deployment ml/churn-scorer in k8s/app.yaml (document 1); Deployment ml/feature-store in k8s/app.yaml (document 2)): set model',
     );
   });
 });
