@@ -62,10 +62,10 @@ let baseDir: { path: string; remove(): void };
 function runner(
   model: string,
   extraEnv: Record<string, string> = {},
-  signalAfter?: { signal: NodeJS.Signals; ms: number },
+  signalWhen?: { signal: NodeJS.Signals; when: () => boolean },
 ) {
   const { env } = deployInputs(stack, model);
-  const made = new ActionRunner({ cwd: stack.models[model]!.repo, env: { ...env, ...extraEnv }, signalAfter });
+  const made = new ActionRunner({ cwd: stack.models[model]!.repo, env: { ...env, ...extraEnv }, signalWhen });
   runners.push(made);
   return made;
 }
@@ -193,7 +193,11 @@ describe('deploy end to end', () => {
     await stack.focus('churn-good');
     const { inputs } = deployInputs(stack, 'churn-good', { image: imageOf('churn-good', '3'), interval: '8s' });
     const first = runner('churn-good').main(inputs);
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await until(
+      () =>
+        (stack.kube.object('coordination.k8s.io/v1', 'Lease', NAMESPACE, 'model-canary-churn-good') as any)?.spec
+          ?.holderIdentity === 'contoso/churn-models/actions/runs/7002/attempts/1',
+    );
     const second = await runner('churn-good', { GITHUB_RUN_ID: '7003' }).main(inputs);
     expect(second.exitCode).toBe(1);
     expect(second.stdout).toContain('contoso/churn-models/actions/runs/7002/attempts/1');
@@ -215,7 +219,15 @@ describe('deploy end to end', () => {
   it('a cancelled job: the post step restores stable and marks the comment aborted', async () => {
     await stack.focus('churn-cancel');
     const { inputs } = deployInputs(stack, 'churn-cancel', { interval: '30s' });
-    const cancelled = runner('churn-cancel', {}, { signal: 'SIGKILL', ms: 3000 });
+    // Cancelled while the canary runs: the kill waits for that state, not for a time.
+    const cancelled = runner(
+      'churn-cancel',
+      {},
+      {
+        signal: 'SIGKILL',
+        when: () => deployment('churn-cancel-canary') !== undefined,
+      },
+    );
     const run = await cancelled.main(inputs);
     expect(run.outputs.verdict).toBeUndefined();
     expect(deployment('churn-cancel-canary')).toBeDefined();
@@ -441,7 +453,7 @@ describe('deploy end to end', () => {
     await stack.focus('churn-blind');
     const { inputs } = deployInputs(stack, 'churn-blind', { interval: '4s', 'consecutive-error-limit': '1' });
     const pending = runner('churn-blind').main(inputs);
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await until(() => deployment('churn-blind-canary') !== undefined);
     await stack.prometheus.stop();
     const run = await pending;
     expect(run.outputs.verdict).toBe('rolled-back');

@@ -166,7 +166,11 @@ describe('GitHub adapter against a fake GitHub API', () => {
     await reporter.publish(report({ steps: [{ weight: 25, startedAt: '2026-12-01T21:00:00Z' }] }), false);
     await reporter.publish(report({ steps: [{ weight: 50, startedAt: '2026-12-01T21:00:00Z' }] }), false);
     expect(commentWrites()).toEqual(['POST']);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Wait for the held-back write to happen (a state), then check it was only one.
+    for (let waited = 0; commentWrites().length < 2 && waited < 10_000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
     // Only the newest of the held-back reports is sent.
     expect(commentWrites()).toEqual(['POST', 'PATCH']);
     expect(github.comments[0]?.body).toContain('canary at **50%**');

@@ -40,19 +40,23 @@ export interface RunOptions {
   cwd: string;
   event?: { name: string; payload: unknown };
   env?: Record<string, string>;
-  /** Send this signal after `ms` (a cancelled job). */
-  signalAfter?: { signal: NodeJS.Signals; ms: number };
+  /** Send this signal once `when()` holds, polled every 50 ms (a job cancelled at a known state, not a time). */
+  signalWhen?: { signal: NodeJS.Signals; when: () => boolean };
 }
 
-function exec(env: NodeJS.ProcessEnv, cwd: string, signalAfter?: RunOptions['signalAfter']) {
+function exec(env: NodeJS.ProcessEnv, cwd: string, signalWhen?: RunOptions['signalWhen']) {
   return new Promise<{ exitCode: number | null; stdout: string }>((done) => {
     const child = spawn(process.execPath, [ACTION_ENTRY], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stdout += chunk));
-    const timer = signalAfter ? setTimeout(() => child.kill(signalAfter.signal), signalAfter.ms) : undefined;
+    const timer = signalWhen
+      ? setInterval(() => {
+          if (signalWhen.when()) child.kill(signalWhen.signal);
+        }, 50)
+      : undefined;
     child.on('exit', (exitCode) => {
-      if (timer) clearTimeout(timer);
+      if (timer) clearInterval(timer);
       done({ exitCode, stdout });
     });
   });
@@ -101,7 +105,7 @@ export class ActionRunner {
 
   /** The main step. */
   async main(inputs: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> {
-    const result = await exec(this.env(inputs, extra), this.options.cwd, this.options.signalAfter);
+    const result = await exec(this.env(inputs, extra), this.options.cwd, this.options.signalWhen);
     return this.collect(result);
   }
 
