@@ -1,5 +1,5 @@
 // Small pure helpers over Kubernetes objects as plain JSON.
-import type { KubeObject } from './ports.js';
+import type { KubeObject, ObjectKey } from './ports.js';
 
 export function clone<T>(value: T): T {
   return structuredClone(value);
@@ -25,4 +25,26 @@ export function withReplicas(object: KubeObject, replicas: number | undefined): 
   else spec.replicas = replicas;
   copy.spec = spec;
   return copy;
+}
+
+/** The key of a ConfigMap model-canary keeps for a model. */
+export const configMapKey = (name: string, namespace: string): ObjectKey => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  namespace,
+  name,
+});
+
+/** A ConfigMap model-canary keeps for `model`: labelled with the model and as managed by model-canary. */
+export function modelConfigMap(
+  name: string,
+  model: string,
+  namespace: string,
+  data: Record<string, string>,
+): KubeObject {
+  return {
+    ...configMapKey(name, namespace),
+    metadata: { name, namespace, labels: { app: model, 'app.kubernetes.io/managed-by': 'model-canary' } },
+    data,
+  } as KubeObject;
 }

@@ -1,5 +1,6 @@
 // A person's request to promote or abort a rollout that another run holds: kept in the cluster, in ConfigMap
 // model-canary-<model>-request, addressed to the Lease holder it was made against. Pure: shapes and words only.
+import { configMapKey, modelConfigMap } from './kube.js';
 import type { KubeObject, ObjectKey } from './ports.js';
 
 export type ManualAction = 'promote' | 'abort';
@@ -16,23 +17,11 @@ export interface ManualRequest {
 
 export const requestConfigMapName = (model: string): string => `model-canary-${model}-request`;
 
-export const requestKey = (model: string, namespace: string): ObjectKey => ({
-  apiVersion: 'v1',
-  kind: 'ConfigMap',
-  namespace,
-  name: requestConfigMapName(model),
-});
+export const requestKey = (model: string, namespace: string): ObjectKey =>
+  configMapKey(requestConfigMapName(model), namespace);
 
 export function requestObject(model: string, namespace: string, request: ManualRequest): KubeObject {
-  return {
-    ...requestKey(model, namespace),
-    metadata: {
-      name: requestConfigMapName(model),
-      namespace,
-      labels: { app: model, 'app.kubernetes.io/managed-by': 'model-canary' },
-    },
-    data: { 'request.json': JSON.stringify(request) },
-  } as KubeObject;
+  return modelConfigMap(requestConfigMapName(model), model, namespace, { 'request.json': JSON.stringify(request) });
 }
 
 /** The request a ConfigMap holds, or undefined when it holds none that makes sense. */

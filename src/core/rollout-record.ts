@@ -2,6 +2,7 @@
 // (stable, canary, Service, router objects' sources), the router, and while a canary runs its weight, since when,
 // the gates at the last look and the run that holds it. `promote`, `abort`, `rollback` and `status` read it, so
 // they need only the model, the namespace and cluster credentials. Pure: shapes and words only.
+import { configMapKey, modelConfigMap } from './kube.js';
 import type { GateReport, KubeObject, ObjectKey } from './ports.js';
 import { isRouterName, type RouterName } from './routers/index.js';
 import type { RolloutTarget } from './target.js';
@@ -30,27 +31,15 @@ export interface RolloutRecord {
 export const RECORD_KEY = 'rollout.json';
 export const rolloutConfigMapName = (model: string): string => `model-canary-${model}-rollout`;
 
-export const rolloutRecordKey = (model: string, namespace: string): ObjectKey => ({
-  apiVersion: 'v1',
-  kind: 'ConfigMap',
-  namespace,
-  name: rolloutConfigMapName(model),
-});
+export const rolloutRecordKey = (model: string, namespace: string): ObjectKey =>
+  configMapKey(rolloutConfigMapName(model), namespace);
 
 export const canaryRuns = (record: RolloutRecord | undefined): boolean =>
   record !== undefined && record.state !== 'finished';
 
 export function rolloutRecordObject(record: RolloutRecord): KubeObject {
   const { model, namespace } = record.target;
-  return {
-    ...rolloutRecordKey(model, namespace),
-    metadata: {
-      name: rolloutConfigMapName(model),
-      namespace,
-      labels: { app: model, 'app.kubernetes.io/managed-by': 'model-canary' },
-    },
-    data: { [RECORD_KEY]: JSON.stringify(record) },
-  } as KubeObject;
+  return modelConfigMap(rolloutConfigMapName(model), model, namespace, { [RECORD_KEY]: JSON.stringify(record) });
 }
 
 /** The record a ConfigMap holds; an unreadable one is an error that names the ConfigMap. */
