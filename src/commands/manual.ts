@@ -53,7 +53,7 @@ async function runningTarget(context: CommandContext): Promise<Running> {
   const { config } = context;
   if (config.manifests.length === 0) {
     const record = await locateRecorded(context);
-    if (!canaryRuns(record)) {
+    if (record.state === 'finished') {
       const { namespace, model } = record.target;
       throw new ConfigError([
         `model: no canary of ${namespace}/${model} is running (its last rollout finished): nothing to ${config.command}`,
@@ -264,7 +264,7 @@ export const status: CommandHandler = async (context) => {
   const records = await readHistory(cluster, target.model, target.namespace);
   const current = await currentRevision(cluster, target);
   const latest = records.find((r) => r.revision === current) ?? records[records.length - 1];
-  const running = canaryRuns(record) ? runningCanary(record as RolloutRecord) : undefined;
+  const running = canaryRuns(record) ? runningCanary(record) : undefined;
   const report: Report = {
     command: 'status',
     model: target.model,

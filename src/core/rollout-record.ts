@@ -34,7 +34,7 @@ export const rolloutConfigMapName = (model: string): string => `model-canary-${m
 export const rolloutRecordKey = (model: string, namespace: string): ObjectKey =>
   configMapKey(rolloutConfigMapName(model), namespace);
 
-export const canaryRuns = (record: RolloutRecord | undefined): boolean =>
+export const canaryRuns = (record: RolloutRecord | undefined): record is RolloutRecord =>
   record !== undefined && record.state !== 'finished';
 
 export function rolloutRecordObject(record: RolloutRecord): KubeObject {

@@ -40,16 +40,6 @@ export interface StepSchedule {
   power?: number;
 }
 
-export function defaultSchedule(intervalMs: number): StepSchedule {
-  return {
-    intervalMs,
-    lookEveryMs: Math.min(15_000, intervalMs),
-    minStepMs: Math.min(60_000, intervalMs),
-    maxStepMs: 3 * intervalMs,
-    advanceOnEvidence: false,
-  };
-}
-
 export interface StepRecord {
   weight: number;
   startedAt: string;

@@ -9,7 +9,7 @@ import { requester } from '../core/manual-request.js';
 import type { RolloutRecord } from '../core/rollout-record.js';
 import type { Clock, Cluster, GateReport, KubeObject, Logger, MetricSource, Report, Reporter } from '../core/ports.js';
 import { digestOf } from '../core/report.js';
-import { defaultSchedule, exitCodeFor, initialState, type Phase, type RolloutState } from '../core/rollout.js';
+import { exitCodeFor, initialState, type Phase, type RolloutState } from '../core/rollout.js';
 import type { RolloutTarget } from '../core/target.js';
 import { readHistory, writeRecord } from './history.js';
 import { acquireLease, type HeldLease } from './lease.js';
@@ -198,7 +198,7 @@ async function firstRollout(
   deps.logger.info(`${objectId(target.stable)} is not in the cluster: first rollout, no canary to judge`);
   const at = deps.clock.now().toISOString();
   const state: RolloutState = {
-    ...initialState([100], defaultSchedule(config.intervalMs)),
+    ...initialState([100], loopSettings(config).schedule),
     phase: 'promoting',
     timeline: [{ weight: 100, startedAt: at }],
   };
