@@ -237,6 +237,21 @@ describe('token auth', () => {
     expect(registry.tokenServer!.requests).toContain('repository:models/token:pull,push');
   });
 
+  it('mounts a blob from another repository with one token for both (push here, pull there)', async () => {
+    const credentials: RegistryCredentials = { kind: 'basic', username: 'robot', password: 'token-password' };
+    const target = client(registry, { credentials });
+    const blob = bufferBlob(randomBytes(3000));
+    await target.uploadBlob('serving/base', blob);
+    expect(await target.uploadBlob('models/mounted', blob, { mountFrom: 'serving/base' })).toEqual({
+      uploaded: false,
+      mounted: true,
+      bytesSent: 0,
+    });
+    expect(registry.tokenServer!.requests).toContain(
+      'repository:models/mounted:pull,push repository:serving/base:pull',
+    );
+  });
+
   it('refuses wrong credentials at the token service, naming the registry', async () => {
     const credentials: RegistryCredentials = { kind: 'basic', username: 'robot', password: 'nope-nope' };
     const error = await client(registry, { credentials })

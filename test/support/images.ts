@@ -1,9 +1,10 @@
 // Base images for tests, made with umoci into an OCI layout and copied into the test registry with skopeo
 // (no network: nothing is pulled from the internet). skopeo also reads back what the code under test pushed.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { requireBinary } from './local.js';
 
 function run(command: string, args: string[]): string {
@@ -26,6 +27,25 @@ export interface BaseImageOptions {
 
 /** Makes a small base image (a file in /srv plus env and a label) and pushes it to `destination`. */
 export function pushBaseImage(dir: string, destination: string, options: BaseImageOptions = {}): void {
+  run('skopeo', copyArgs(baseImageLayout(dir, options), destination, options));
+}
+
+/** pushBaseImage without blocking this process: for a registry whose token server runs in the test's process. */
+export async function pushBaseImageAsync(dir: string, destination: string, options: BaseImageOptions = {}) {
+  const args = copyArgs(baseImageLayout(dir, options), destination, options);
+  await promisify(execFile)('skopeo', args).catch((error: { stderr?: string; message: string }) => {
+    throw new Error(`skopeo ${args.join(' ')} failed: ${error.stderr ?? error.message}`, { cause: error });
+  });
+}
+
+function copyArgs(source: string, destination: string, options: BaseImageOptions): string[] {
+  const creds = options.creds ? ['--dest-creds', options.creds] : [];
+  const all = source.endsWith(':multi') ? ['--all'] : [];
+  return ['copy', '--dest-tls-verify=false', ...creds, ...all, source, `docker://${destination}`];
+}
+
+/** The base image in an OCI layout in `dir`: its `oci:` reference (an index when there are several platforms). */
+function baseImageLayout(dir: string, options: BaseImageOptions): string {
   requireBinary('umoci');
   requireBinary('skopeo');
   const layout = join(dir, 'layout');
@@ -44,11 +64,7 @@ export function pushBaseImage(dir: string, destination: string, options: BaseIma
     config.push(`--config.label=${options.label ?? 'base.label=yes'}`);
     run('umoci', config);
   });
-  const copy = ['copy', '--dest-tls-verify=false', ...(options.creds ? ['--dest-creds', options.creds] : [])];
-  if (platforms.length === 1) {
-    run('skopeo', [...copy, `oci:${layout}:p0`, `docker://${destination}`]);
-    return;
-  }
+  if (platforms.length === 1) return `oci:${layout}:p0`;
   // An index over the per-platform manifests, written into the layout by hand: umoci makes no indexes.
   const layoutIndex = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as {
     manifests: { digest: string; size: number; annotations?: Record<string, string> }[];
@@ -77,7 +93,7 @@ export function pushBaseImage(dir: string, destination: string, options: BaseIma
     annotations: { 'org.opencontainers.image.ref.name': 'multi' },
   } as never);
   writeFileSync(join(layout, 'index.json'), JSON.stringify(layoutIndex));
-  run('skopeo', [...copy, '--all', `oci:${layout}:multi`, `docker://${destination}`]);
+  return `oci:${layout}:multi`;
 }
 
 export interface InspectedImage {

@@ -50,10 +50,15 @@ function manifestsFor(model: string): string {
     .replaceAll('churn-scorer', model);
 }
 
-/** Starts the stack; `canaries` gives each model's canary behaviour (ERROR_RATE, LATENCY_MS, ...). */
+/**
+ * Starts the stack; `canaries` gives each model's canary behaviour (ERROR_RATE, LATENCY_MS, ...). With `seedCluster`
+ * false the cluster starts empty (each model's first rollout is the test's to make); the servers still serve the
+ * model's stable and canary tracks.
+ */
 export async function startLocalStack(
   canaries: Record<string, ModelServerEnv>,
   ratePerSecond = 100,
+  { seedCluster = true }: { seedCluster?: boolean } = {},
 ): Promise<LocalStack> {
   const root = tempDir('stack');
   const kube = await startFakeKubeApiServer({ readyDelayMs: 100, tickMs: 25 });
@@ -67,7 +72,7 @@ export async function startLocalStack(
     writeFileSync(join(repo, 'k8s', 'app.yaml'), text);
     const stableImage = imageOf(name, '1');
     const objects = parseAllDocuments(text.replace(/image: .*/, `image: ${stableImage}`)).map((d) => d.toJS());
-    kube.seed(objects);
+    if (seedCluster) kube.seed(objects);
     const [stable, canary] = await Promise.all([
       startModelServer({ SEED: 1, MODEL_VERSION: '1.0.0' }),
       startModelServer({ SEED: 2, MODEL_VERSION: '1.1.0', ...env }),

@@ -26,6 +26,8 @@ export interface RegistryOptions {
   auth?: 'none' | 'htpasswd' | 'token';
   /** Users for htpasswd or the token server. */
   users?: Record<string, string>;
+  /** The Azure AD token the fake ACR exchange accepts (default: a random one, in `tokenServer.aadToken`). */
+  aadToken?: string;
 }
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
@@ -44,7 +46,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     );
     authConfig = `auth:\n  htpasswd:\n    realm: test-realm\n    path: ${file}\n`;
   } else if (auth === 'token') {
-    tokenServer = await startTokenServer(dir.path, users);
+    tokenServer = await startTokenServer(dir.path, users, options.aadToken);
     authConfig =
       `auth:\n  token:\n    realm: ${tokenServer.url}/oauth2/token\n    service: ${TOKEN_SERVICE}\n` +
       `    issuer: ${TOKEN_ISSUER}\n    rootcertbundle: ${tokenServer.certFile}\n`;
@@ -108,7 +110,11 @@ function libtrustKeyId(publicKey: KeyObject): string {
 
 const base64url = (data: Buffer | string): string => Buffer.from(data).toString('base64url');
 
-async function startTokenServer(dir: string, users: Record<string, string>): Promise<TokenServer> {
+async function startTokenServer(
+  dir: string,
+  users: Record<string, string>,
+  aadToken = `aad-${randomUUID()}`,
+): Promise<TokenServer> {
   requireBinary('openssl'); // node:crypto signs JWTs but cannot make the X.509 certificate the registry trusts
   const keyFile = join(dir, 'token.key');
   const certFile = join(dir, 'token.crt');
@@ -118,7 +124,6 @@ async function startTokenServer(dir: string, users: Record<string, string>): Pro
   ], { stdio: 'ignore' }); // prettier-ignore
   const privateKey = createPrivateKey(readFileSync(keyFile));
   const kid = libtrustKeyId(createPublicKey(privateKey));
-  const aadToken = `aad-${randomUUID()}`;
   const refreshTokens = new Set<string>();
   const requests: string[] = [];
 

@@ -50,6 +50,8 @@ interface RequestSpec {
   url: string;
   repository: string;
   push?: boolean;
+  /** A repository the request also reads from (a cross-repository mount): its pull scope goes in the token too. */
+  pullFrom?: string;
   headers?: Record<string, string | number>;
   /** A fresh body per attempt; a stream cannot be sent twice. */
   body?: () => Promise<Readable | Buffer | string>;
@@ -158,6 +160,7 @@ export class RegistryClient {
       url: `/v2/${repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepository)}`,
       repository,
       push: true,
+      pullFrom: fromRepository,
       headers: { 'Content-Length': 0 },
       accept: [201, 202],
     });
@@ -414,6 +417,7 @@ export class RegistryClient {
 
   private async sendAuthorized(spec: RequestSpec): Promise<AxiosResponse> {
     const scopes = [repositoryScope(spec.repository, spec.push ? 'pull,push' : 'pull')];
+    if (spec.pullFrom) scopes.push(repositoryScope(spec.pullFrom, 'pull'));
     for (let round = 0; ; round++) {
       const authorization = await this.auth.header(scopes);
       const url = spec.url.startsWith('http') ? spec.url : `${this.baseUrl}${spec.url}`;
