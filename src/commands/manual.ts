@@ -158,19 +158,18 @@ function finishHandler(outcome: ManualAction): CommandHandler {
       const reason = result.ready
         ? `${outcome === 'promote' ? 'promoted' : 'aborted'} by hand`
         : `${result.reason}: ${result.detail}`;
-      if (outcome === 'promote') {
-        await writeRecord(cluster, target.model, target.namespace, {
-          revision,
-          image: target.image,
-          digest: digestOf(target.image) ?? '',
-          manifestHash,
-          verdict,
-          startedAt,
-          endedAt: clock.now().toISOString(),
-          ...(services.run.url ? { runUrl: services.run.url } : {}),
-          ...(services.run.actor ? { actor: services.run.actor } : {}),
-        });
-      }
+      // An abort is recorded too, so the history (and a re-run that finds no canary) says how the canary ended.
+      await writeRecord(cluster, target.model, target.namespace, {
+        revision,
+        image: target.image,
+        digest: digestOf(target.image) ?? '',
+        manifestHash,
+        verdict,
+        startedAt,
+        endedAt: clock.now().toISOString(),
+        ...(services.run.url ? { runUrl: services.run.url } : {}),
+        ...(services.run.actor ? { actor: services.run.actor } : {}),
+      });
       const report: Report = {
         command: config.command,
         model: target.model,
@@ -179,7 +178,7 @@ function finishHandler(outcome: ManualAction): CommandHandler {
         reason,
         image: target.image,
         digest: digestOf(target.image),
-        ...(outcome === 'promote' ? { revision } : {}),
+        revision,
         gates: [],
         steps: [],
       };

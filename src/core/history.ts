@@ -66,12 +66,18 @@ const deployed = (r: HistoryRecord): boolean => r.verdict === 'promoted' || r.ve
 /**
  * The record `rollback --to-revision` re-applies. `previous`: the newest record that reached stable before the one
  * stable runs now (`current`), with another image. A number: that revision, which must have reached stable.
+ * A `current` the history does not hold was left by a run that died before recording it (a rollback halfway): then
+ * `previous` counts from the newest recorded stable, so re-running a rollback that died goes where it was going,
+ * never back to the version it was leaving.
  */
 export function pickRevision(records: HistoryRecord[], to: 'previous' | number, current?: number): HistoryRecord {
   if (to === 'previous') {
-    const currentRecord = records.find((r) => r.revision === current);
+    const currentRecord =
+      records.find((r) => r.revision === current) ??
+      (current === undefined ? undefined : records.filter(deployed).at(-1));
+    const from = currentRecord?.revision ?? current;
     const candidates = records.filter(
-      (r) => deployed(r) && (current === undefined || r.revision < current) && r.image !== currentRecord?.image,
+      (r) => deployed(r) && (from === undefined || r.revision < from) && r.image !== currentRecord?.image,
     );
     const found = candidates.at(-1);
     if (!found) {
@@ -90,6 +96,15 @@ export function pickRevision(records: HistoryRecord[], to: 'previous' | number, 
     throw new Error(`revision ${to} was ${found.verdict}, never stable: pick a promoted revision that 'status' lists`);
   }
   return found;
+}
+
+/**
+ * A re-run of the workflow run whose rollback the history's newest record is: `previous` then means what it meant
+ * the first time (that record's image), so re-running a rollback that failed at its very end does not roll back again.
+ */
+export function rollbackOfThisRun(records: HistoryRecord[], runUrl: string | undefined): HistoryRecord | undefined {
+  const newest = records.at(-1);
+  return runUrl && newest?.verdict === 'rolled-back' && newest.runUrl === runUrl ? newest : undefined;
 }
 
 const shortDigest = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);

@@ -9,6 +9,7 @@ import {
   nextRevision,
   parseHistory,
   pickRevision,
+  rollbackOfThisRun,
   REVISION_ANNOTATION,
   serializeHistory,
   type HistoryRecord,
@@ -100,8 +101,9 @@ export async function rollbackTo(
   record: Omit<HistoryRecord, 'revision' | 'image' | 'digest' | 'manifestHash' | 'verdict' | 'endedAt'>,
 ): Promise<RollbackToResult> {
   const records = await readHistory(cluster, target.model, target.namespace);
-  const chosen = pickRevision(records, to, await currentRevision(cluster, target));
-  const revision = nextRevision(records);
+  const again = to === 'previous' ? rollbackOfThisRun(records, record.runUrl) : undefined;
+  const chosen = again ?? pickRevision(records, to, await currentRevision(cluster, target));
+  const revision = again?.revision ?? nextRevision(records);
   const result = await promote(cluster, targetWithImage(target, chosen.image), options, revision);
   await writeRecord(cluster, target.model, target.namespace, {
     ...record,

@@ -7,6 +7,7 @@ import {
   parseHistory,
   pickRevision,
   renderHistoryTable,
+  rollbackOfThisRun,
   serializeHistory,
   type HistoryRecord,
 } from '../../src/core/history.js';
@@ -171,10 +172,22 @@ describe('history', () => {
     ['previous', 4, 3],
     ['previous', 2, 1],
     [1, 4, 1],
+    // Revision 5 is not recorded: a rollback died between re-applying revision 3's image and recording it.
+    ['previous', 5, 3],
   ] as const)('pick %s from stable at %s -> %s', (to, current, expected) => {
     const records = [record(1, 'promoted'), record(2, 'promoted'), record(3, 'rolled-back'), record(4, 'promoted')];
     records[2] = { ...records[2]!, image: 'img@sha256:1' };
     expect(pickRevision(records, to, current).revision).toBe(expected);
+  });
+
+  it('a re-run of the run whose rollback is the newest record goes where that rollback went', () => {
+    const url = 'https://github.com/o/r/actions/runs/9';
+    const back = { ...record(3, 'rolled-back'), runUrl: url };
+    const records = [record(1, 'promoted'), record(2, 'promoted'), back];
+    expect(rollbackOfThisRun(records, url)).toBe(back);
+    expect(rollbackOfThisRun(records, 'https://github.com/o/r/actions/runs/10')).toBeUndefined();
+    expect(rollbackOfThisRun(records, undefined)).toBeUndefined();
+    expect(rollbackOfThisRun([...records, { ...record(4, 'promoted'), runUrl: url }], url)).toBeUndefined();
   });
 
   it.each([

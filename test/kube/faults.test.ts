@@ -1,5 +1,8 @@
-// Faults at every API call: a 500, a 409 and a dropped connection are each absorbed (the run still ends promoted or
-// rolled back, never half-way), and a run killed between any two calls converges when re-run.
+// HTTP faults at every API call, through the real Kubernetes adapter against the fake API server: a 500, a 409, a 429
+// and a dropped connection are each absorbed by the adapter's retries (the rollout still ends promoted or rolled back,
+// never half-way), and a run killed between any two calls converges when re-run. The cluster engine is driven here
+// directly; the commands themselves (deploy, promote, abort, rollback) under faults at every cluster call are
+// test/engine/command-faults.test.ts.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeCluster } from '../../src/adapters/kubernetes/cluster.js';
 import type { RolloutTarget } from '../../src/core/target.js';
@@ -55,7 +58,7 @@ async function callsOf(
   return fake.requests.length - before;
 }
 
-const KINDS: FaultKind[] = [500, 409, 'drop'];
+const KINDS: FaultKind[] = [500, 409, 429, 'drop'];
 
 describe('faults during a rollout', () => {
   it.each(KINDS)('a %s at every API call is retried and the rollout still ends promoted', async (kind) => {
