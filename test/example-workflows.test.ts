@@ -5,10 +5,14 @@
 // variables): a real docker-registry with ACR's token exchange, the fake Azure ML, a real Prometheus scraping real
 // model servers, the fake Kubernetes and GitHub APIs. One story on one cluster, in order, as a team would live it.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import webhookExamples from '@octokit/webhooks-examples';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { startCloudFront, type CloudFront } from './support/cloud-front.js';
+import { startDockerd, type TestDockerd } from './support/dockerd.js';
+import { startFakeGrafana, type FakeGrafana } from './support/fake-grafana.js';
 import { startFakeAzureMl, type FakeAzureMl } from './support/fake-azureml.js';
 import { startFakeKubeApiServer, type FakeKube } from './support/fake-kube-apiserver.js';
 import { runWorkflowJob, type JobRequest, type JobRun, type RunnerWorld } from './support/github-runner.js';
@@ -24,6 +28,7 @@ const AZURE = { subscription: '00000000-1111-2222-3333-444444444444', resourceGr
 const SAMPLE = 'workflows-examples/sample-model';
 
 type Payload = Record<string, unknown>;
+const webhookExamples = createRequire(import.meta.url)('@octokit/webhooks-examples') as unknown;
 const find = (name: string, pick: (payload: Payload) => boolean = () => true): Payload => {
   const found = (webhookExamples as unknown as Array<{ name: string; examples: Payload[] }>)
     .find((event) => event.name === name)
@@ -50,6 +55,7 @@ let kserveCluster: FakeKube;
 let registry: TestRegistry;
 let azureml: FakeAzureMl;
 let front: CloudFront;
+let grafana: FakeGrafana | undefined;
 const dirs: Array<{ remove(): void }> = [];
 /** The model files of the repository as of a push: each push carries a new version. */
 let modelVersion = '1.0.0';
@@ -109,7 +115,7 @@ function checkout(workspace: string): void {
   }
 }
 
-function world(kubeconfig = stack.kube.kubeconfigPath): RunnerWorld {
+function world(kubeconfig = stack.kube.kubeconfigPath, env: Record<string, string> = {}): RunnerWorld {
   return {
     checkout,
     kubeconfig,
@@ -128,14 +134,19 @@ function world(kubeconfig = stack.kube.kubeconfigPath): RunnerWorld {
       PROMETHEUS_QUERY_URL: stack.prometheus.url,
       AZUREML_WORKSPACE: AZURE.workspace,
       AZUREML_RESOURCE_GROUP: AZURE.resourceGroup,
+      GRAFANA_URL: grafana?.url ?? '',
     },
-    secrets: {},
-    env: { GITHUB_API_URL: stack.github.url, ...front.env },
+    secrets: { GRAFANA_TOKEN: 'glsa_workflowtest_0123456789' },
+    env: { GITHUB_API_URL: stack.github.url, ...front.env, ...env },
   };
 }
 
-const run = (file: string, request: JobRequest, kubeconfig?: string): Promise<JobRun> =>
-  runWorkflowJob(`workflows-examples/${file}`, world(kubeconfig), request);
+const run = (
+  file: string,
+  request: JobRequest,
+  kubeconfig?: string,
+  env: Record<string, string> = {},
+): Promise<JobRun> => runWorkflowJob(`workflows-examples/${file}`, world(kubeconfig, env), request);
 const dispatch = (file: string, inputs: Record<string, string>, runId?: number): Promise<JobRun> =>
   run(file, { event: { name: 'workflow_dispatch', payload: example('workflow_dispatch') }, inputs, runId });
 
@@ -271,5 +282,54 @@ describe('the example workflows, as copied, run the way GitHub runs them', () =>
     const predictor = isvc?.spec.predictor;
     const image = predictor?.containers?.[0]?.image ?? predictor?.model?.image;
     expect(image).toMatch(digestRef('models/churn-scorer'));
+  });
+
+  describe('deploy-on-push.yml, with a Docker daemon', () => {
+    let dockerd: TestDockerd;
+    let cluster: FakeKube;
+    beforeAll(async () => {
+      // dockerd reaches contoso.azurecr.io through the front's CONNECT proxy, and skips verifying the front's
+      // self-signed certificate (--insecure-registry still tries HTTPS first).
+      [dockerd, cluster, grafana] = await Promise.all([
+        startDockerd(30000, {
+          env: { HTTPS_PROXY: front.proxyUrl, NO_PROXY: '127.0.0.1,localhost' },
+          args: [`--insecure-registry=${ACR}.azurecr.io`],
+        }),
+        startFakeKubeApiServer({ readyDelayMs: 100, tickMs: 25 }),
+        startFakeGrafana(),
+      ]);
+      // The Dockerfile's base, as a local image: nothing can be pulled from the internet here.
+      const rootfs = tempDir('node-base');
+      dirs.push(rootfs);
+      mkdirSync(join(rootfs.path, 'usr/local/bin'), { recursive: true });
+      writeFileSync(join(rootfs.path, 'usr/local/bin/node'), '#!/bin/sh\n');
+      await promisify(execFile)('sh', ['-c', `tar -C ${rootfs.path} -c . | docker import - node:24-alpine`], {
+        env: { ...process.env, ...dockerd.env },
+      });
+    });
+    afterAll(async () => {
+      await Promise.all([dockerd?.stop(), cluster?.stop(), grafana?.close()]);
+    });
+
+    it('on a push: docker build, pushed to ACR, the first rollout by digest; outputs, comment and Grafana', async () => {
+      const job = await run(
+        'deploy-on-push.yml',
+        { event: pushEvent(PUSHED[0]!) },
+        cluster.kubeconfigPath,
+        dockerd.env,
+      );
+      expect(job.step('rollout').stdout).not.toMatch(/::error/);
+      expect(job.conclusion).toBe('success');
+      const { image, verdict, revision } = job.step('rollout').outputs;
+      expect(verdict).toBe('promoted');
+      expect(image).toMatch(digestRef('models/churn-scorer'));
+      const deployed = object('Deployment', 'churn-scorer', 'apps/v1', cluster);
+      expect(deployed?.spec.template.spec.containers[0].image).toBe(image);
+      expect(object('Service', 'churn-scorer', 'v1', cluster)).toBeDefined();
+      expect(job.step('Verdict').stdout).toContain(`churn-scorer revision ${revision} (${image}): promoted`);
+      expect(grafana!.annotations.length).toBeGreaterThan(0);
+      expect(commentOn(41, 'churn-scorer')?.body).toContain(image);
+      expect(front.requests.some((line) => line.includes('PUT /v2/models/churn-scorer/manifests/'))).toBe(true);
+    });
   });
 });

@@ -5,9 +5,9 @@
 // against the names as written in the workflow.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOOPBACK, requireBinary, tempDir } from './local.js';
@@ -24,6 +24,11 @@ export interface CloudFront {
   env: Record<string, string>;
   /** Requests as seen by the front: `host path`, so tests can check what the action asked of whom. */
   requests: string[];
+  /**
+   * An HTTP CONNECT proxy that tunnels the same host names to the front, for clients that take HTTPS_PROXY rather
+   * than a preload (dockerd pushing an image).
+   */
+  proxyUrl: string;
   stop(): Promise<void>;
 }
 
@@ -65,6 +70,23 @@ export async function startCloudFront(routes: CloudRoute[]): Promise<CloudFront>
   });
   await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
   const { port } = server.address() as AddressInfo;
+  const proxy = createHttpServer((_, res) => res.writeHead(405).end('CONNECT only'));
+  proxy.on('connect', (req, client, head) => {
+    const host = (req.url ?? '').replace(/:\d+$/, '');
+    if (!routes.some((route) => matches(route.host, host))) {
+      client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n');
+      return;
+    }
+    const upstream = connect(port, LOOPBACK, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, LOOPBACK, resolve));
   return {
     env: {
       NODE_OPTIONS: `--import=${PRELOAD}`,
@@ -73,7 +95,10 @@ export async function startCloudFront(routes: CloudRoute[]): Promise<CloudFront>
       MODEL_CANARY_TEST_CLOUD_HOSTS: routes.map((route) => route.host).join(','),
     },
     requests,
+    proxyUrl: `http://${LOOPBACK}:${(proxy.address() as AddressInfo).port}`,
     stop: async () => {
+      proxy.closeAllConnections();
+      proxy.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       dir.remove();

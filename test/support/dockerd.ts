@@ -10,7 +10,14 @@ export interface TestDockerd {
   stop(): Promise<void>;
 }
 
-export async function startDockerd(timeoutMs = 30000): Promise<TestDockerd> {
+export interface DockerdOptions {
+  /** The daemon's environment on top of this process's (e.g. HTTPS_PROXY for registry traffic). */
+  env?: Record<string, string>;
+  /** More daemon flags (e.g. --insecure-registry). */
+  args?: string[];
+}
+
+export async function startDockerd(timeoutMs = 30000, options: DockerdOptions = {}): Promise<TestDockerd> {
   requireBinary('dockerd');
   requireBinary('docker');
   if (process.getuid?.() !== 0) throw new Error('dockerd tests need root (dockerd cannot run rootless here)');
@@ -19,8 +26,8 @@ export async function startDockerd(timeoutMs = 30000): Promise<TestDockerd> {
   const daemon = startProcess('dockerd', [
     '--storage-driver=vfs', '--iptables=false', '--ip6tables=false', '--bridge=none',
     '--data-root', join(dir.path, 'root'), '--exec-root', join(dir.path, 'exec'),
-    '-H', `unix://${socket}`, '--pidfile', join(dir.path, 'pid'),
-  ]); // prettier-ignore
+    '-H', `unix://${socket}`, '--pidfile', join(dir.path, 'pid'), ...(options.args ?? []),
+  ], { ...process.env, ...options.env }); // prettier-ignore
   const env = { DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir.path, 'config') };
   const stop = async (): Promise<void> => {
     await daemon.stop();

@@ -6,11 +6,13 @@
 // - `run:` steps: bash, with their `env:`, in the workspace;
 // - the other actions the examples use, by their effect on the job: `actions/checkout` lays out the repository,
 //   `azure/login` leaves an `az` CLI that hands out tokens (a stub printing `az account get-access-token` JSON),
-//   `azure/aks-set-context` exports KUBECONFIG, `actions/upload-artifact` keeps the file. Any other action fails the
-//   job, so a new example cannot pass by being skipped.
+//   `azure/aks-set-context` exports KUBECONFIG, `actions/upload-artifact` keeps the file,
+//   `docker/setup-buildx-action` checks that the Docker daemon answers (buildx itself cannot be installed offline, so
+//   the docker builder takes its `docker build` + `docker push` path here). Any other action fails the job, so a new
+//   example cannot pass by being skipped.
 // Simplified: one job at a time (`needs:` is not followed), expressions are context lookups and the four status
 // functions (no operators), and GITHUB_ENV / GITHUB_PATH take `NAME=value` lines only.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -366,6 +368,15 @@ function emulateAction(
       copyFileSync(job.world.kubeconfig, kubeconfig);
       appendFileSync(job.files.env, `KUBECONFIG=${kubeconfig}\n`);
       return { exitCode: 0, stdout: `KUBECONFIG=${kubeconfig}` };
+    }
+    case 'docker/setup-buildx-action': {
+      const answer = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], {
+        env: { ...process.env, ...job.world.env },
+        encoding: 'utf8',
+      });
+      return answer.status === 0
+        ? { exitCode: 0, stdout: `Docker ${answer.stdout.trim()}` }
+        : { exitCode: 1, stdout: `no Docker daemon answers: ${answer.stderr}` };
     }
     case 'actions/upload-artifact': {
       const kept = join(job.artifactsDir, inputs.name ?? 'artifact');

@@ -82,6 +82,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
 // ---- token server ------------------------------------------------------------------------------
 
 export const TOKEN_SERVICE = 'test-registry';
+const ACR_REFRESH_TOKEN_USER = '00000000-0000-0000-0000-000000000000';
 const TOKEN_ISSUER = 'model-canary-test-issuer';
 
 export interface TokenServer {
@@ -173,7 +174,9 @@ async function startTokenServer(
     const [user, password] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64')
       .toString()
       .split(':');
-    if (!user || users[user] !== password) return send(res, 401, { error: 'bad credentials' });
+    // ACR also takes its refresh token as the password of the all-zero user (what `docker login` sends).
+    const acrUser = user === ACR_REFRESH_TOKEN_USER && refreshTokens.has(password ?? '');
+    if (!user || (users[user] !== password && !acrUser)) return send(res, 401, { error: 'bad credentials' });
     return send(res, 200, { token: issue(user, scopes) });
   };
   const port = await freePort();
