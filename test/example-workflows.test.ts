@@ -262,6 +262,26 @@ describe('the example workflows, as copied, run the way GitHub runs them', () =>
     );
   });
 
+  it('manual-rollback.yml, action abort: a person stops the running ltv-forecaster canary; stable stays', async () => {
+    await stack.focus('ltv-forecaster');
+    const stable = imageOf('ltv-forecaster');
+    const deploying = run('multi-model.yml', {
+      event: pushEvent(PUSHED[1]!),
+      matrix: (entry) => (entry.model as { name: string }).name === 'ltv-forecaster',
+    });
+    await until(() => object('Deployment', 'ltv-forecaster-canary') !== undefined);
+    const manual = await dispatch('manual-rollback.yml', { model: 'ltv-forecaster', action: 'abort' }, 9300);
+    expect(manual.step('act').stdout).not.toMatch(/::error/);
+    expect(manual.step('act').outputs.verdict).toBe('aborted');
+    const deployed = await deploying;
+    expect(deployed.step('rollout').outputs.verdict).toBe('aborted');
+    expect(deployed.step('Verdict').stdout).toContain('ltv-forecaster: aborted');
+    expect(imageOf('ltv-forecaster')).toBe(stable);
+    expect(object('Deployment', 'ltv-forecaster-canary')).toBeUndefined();
+    expect(commentOn(41, 'ltv-forecaster')?.body).toContain('aborted by hand by octocat');
+    expect(history('ltv-forecaster').at(-1)?.verdict).toBe('aborted');
+  });
+
   it('manual-rollback.yml, action rollback: back to the previous revision, and the History step shows it', async () => {
     const [first, promoted] = history('churn-scorer');
     expect(promoted?.verdict).toBe('promoted');

@@ -11,8 +11,11 @@ export interface RunAnnotation {
 
 const FAILED: ReadonlySet<string> = new Set(['rolled-back', 'failed', 'aborted', 'fail', 'inconclusive']);
 
+/** What a manual command was asked to do is its success, not a failure: `abort` ends aborted, `rollback` rolled back. */
+const ASKED_FOR: Readonly<Record<string, string>> = { abort: 'aborted', rollback: 'rolled-back' };
+
 export function failureAnnotations(report: Report): RunAnnotation[] {
-  if (!FAILED.has(report.verdict)) return [];
+  if (!FAILED.has(report.verdict) || ASKED_FOR[report.command] === report.verdict) return [];
   const model = `${report.namespace}/${report.model}`;
   const verdict = verdictTitle(report, false).replace(/^\S+\s/, '');
   const annotations: RunAnnotation[] = [

@@ -249,6 +249,12 @@ describe('renderSummary', () => {
 
 describe('failureAnnotations', () => {
   it('nothing for a promotion', () => expect(failureAnnotations(report({}))).toEqual([]));
+  it('nothing when a person asked for it: abort ends aborted, rollback rolled back', () => {
+    expect(failureAnnotations(report({ command: 'abort', verdict: 'aborted' }))).toEqual([]);
+    expect(failureAnnotations(report({ command: 'rollback', verdict: 'rolled-back' }))).toEqual([]);
+    expect(failureAnnotations(report({ command: 'deploy', verdict: 'aborted' }))).toHaveLength(1);
+    expect(failureAnnotations(report({ command: 'rollback', verdict: 'failed' }))).toHaveLength(1);
+  });
   it('an error for the verdict and one per failed or inconclusive gate', () => {
     const annotations = failureAnnotations(
       report({
