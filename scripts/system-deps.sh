@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo run for real (Prometheus, an OCI registry, skopeo,
-# umoci, htpasswd, dockerd) when they are missing. Packages start no services: the tests start them.
+# umoci, htpasswd, dockerd, openssl for test certificates) when they are missing. Packages start no services: the tests start them.
 # --optional: warn instead of failing when they cannot be installed (the demo falls back without them).
 set -u
 optional=false
@@ -8,7 +8,7 @@ optional=false
 
 declare -A package_of=(
   [prometheus]=prometheus [promtool]=prometheus [docker-registry]=docker-registry
-  [skopeo]=skopeo [umoci]=umoci [htpasswd]=apache2-utils [dockerd]=docker.io
+  [skopeo]=skopeo [umoci]=umoci [htpasswd]=apache2-utils [dockerd]=docker.io [openssl]=openssl
 )
 missing=()
 for bin in "${!package_of[@]}"; do
