@@ -10,6 +10,7 @@ import { ConfigError } from './core/config.js';
 import type { Cluster, Logger, MetricSource, Reporter } from './core/ports.js';
 import type { RunInfo } from './engine/deploy.js';
 import { fanOutReporters } from './engine/report-fan-out.js';
+import { readOnlyCluster } from './adapters/read-only.js';
 
 function prometheusAuth(config: RolloutConfig): PrometheusAuth {
   const { auth, token } = config.prometheus;
@@ -46,8 +47,9 @@ export interface ServiceOptions {
 }
 
 export function createServices(config: RolloutConfig, options: ServiceOptions): Services {
-  const reporters = [...(options.reporters ?? [])];
-  if (config.grafana.url && config.grafana.token) {
+  // A dry run writes nothing anywhere: no comment, deployment or annotation, and the cluster refuses writes.
+  const reporters = config.dryRun ? [] : [...(options.reporters ?? [])];
+  if (config.grafana.url && config.grafana.token && !config.dryRun) {
     reporters.push(
       new GrafanaAnnotator({
         url: config.grafana.url,
@@ -57,9 +59,10 @@ export function createServices(config: RolloutConfig, options: ServiceOptions): 
       }),
     );
   }
-  const cluster = once<Cluster>(() =>
-    KubeCluster.fromOptions({ kubeconfigPath: config.kubeconfig, logger: options.logger }),
-  );
+  const cluster = once<Cluster>(() => {
+    const live = KubeCluster.fromOptions({ kubeconfigPath: config.kubeconfig, logger: options.logger });
+    return config.dryRun ? readOnlyCluster(live) : live;
+  });
   const metrics = once<MetricSource>(() => {
     if (!config.prometheus.url) throw new ConfigError([`prometheus-url: required for '${config.command}'`]);
     return new PrometheusClient({ url: config.prometheus.url, auth: prometheusAuth(config), mask: options.mask });

@@ -7,7 +7,8 @@ import { createBuildBackends, registryAccess, type RegistryAccess } from '../ada
 import { modelSourceLabels, provenanceFromLabels } from '../core/image-labels.js';
 import type { ModelProvenance } from '../core/model-source.js';
 import { resolveBaseImage, servingCommand, servingLayoutWarnings } from '../core/serving-presets.js';
-import { fetchModel, type FetchedModel } from '../engine/model-fetch.js';
+import { fetchModel, resolveModel, type FetchedModel } from '../engine/model-fetch.js';
+import { readOnlyBuildBackends } from '../adapters/read-only.js';
 import type { RolloutConfig } from '../core/config.js';
 import { isDigest, parseImageRef, imageByDigest } from '../core/image-ref.js';
 import type { BuiltImage } from '../core/ports.js';
@@ -70,6 +71,12 @@ async function fetchModelSource(context: CommandContext, workDir: string): Promi
   const { modelSource, builder, baseImage } = config.build;
   if (!modelSource) return undefined;
   const backend = services.modelSources?.() ?? modelSourceBackend(config, services.mask);
+  if (config.dryRun) {
+    // Resolving is a read-only check worth making; the download and the copy into the working tree are not made.
+    const { label, resolved } = await resolveModel(modelSource, { backend, logger });
+    logger.info(`dry run: would download ${label} (${resolved.files.length} file(s)) into the build`);
+    return undefined;
+  }
   const fetched = await fetchModel(modelSource, join(workDir, 'model'), { backend, logger, clock });
   for (const warning of servingLayoutWarnings(baseImage, fetched.files)) logger.warn(warning);
   if (builder === 'oci') return fetched;
@@ -84,12 +91,14 @@ export async function buildImage(context: CommandContext): Promise<ModelImage> {
   const workDir = await mkdtemp(join(tmpdir(), 'model-canary-build-'));
   try {
     const fetched = await fetchModelSource(context, workDir);
-    const backends = await createBuildBackends({
-      registry: config.build.registry ?? '',
-      auth: buildAuth(config),
-      workDir,
-      mask: services.mask,
-    });
+    const backends = config.dryRun
+      ? readOnlyBuildBackends()
+      : await createBuildBackends({
+          registry: config.build.registry ?? '',
+          auth: buildAuth(config),
+          workDir,
+          mask: services.mask,
+        });
     const model = fetched?.provenance;
     const request = buildRequest(config, model?.name);
     const built = await buildAndPush(

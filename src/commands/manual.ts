@@ -4,7 +4,7 @@ import { nextRevision, renderHistoryTable } from '../core/history.js';
 import { codeBlock, escapeText } from '../core/markdown.js';
 import type { Report } from '../core/ports.js';
 import { digestOf } from '../core/report.js';
-import { currentRevision, readHistory, rollbackTo, writeRecord } from '../engine/history.js';
+import { currentRevision, readHistory, rollbackChoice, rollbackTo, writeRecord } from '../engine/history.js';
 import { acquireLease, leaseHolder } from '../engine/lease.js';
 import { awaitRolloutEnd, fileRequest, withdrawRequest } from '../engine/manual-request.js';
 import { parseRequest, requestKey, type ManualAction } from '../core/manual-request.js';
@@ -94,10 +94,7 @@ async function requestOfRunning(
   const { config, services, clock, logger } = context;
   const cluster = services.cluster();
   const where = `${target.namespace}/${target.model}`;
-  if (config.dryRun) {
-    const report: Report = { ...emptyReport(config.command, target), verdict: 'canary-running' };
-    return resultOf(report, `dry run: would ask the running rollout of ${where} (${holder}) to ${action}`, context, 0);
-  }
+  if (config.dryRun) return wouldDo(context, target, `ask the running rollout (${holder}) to ${action}`);
   await fileRequest(cluster, target.model, target.namespace, {
     action,
     holder,
@@ -137,6 +134,18 @@ function emptyReport(command: string, target: { model: string; namespace: string
   return { command, model: target.model, namespace: target.namespace, verdict: 'pass', gates: [], steps: [] };
 }
 
+/** A dry run of a manual command: what it would do, reported and not done (the cluster is read-only anyway). */
+function wouldDo(
+  context: CommandContext,
+  target: { model: string; namespace: string },
+  action: string,
+  extra: Partial<Report> = {},
+): CommandResult {
+  const reason = `dry run: would ${action}`;
+  const report: Report = { ...emptyReport(context.config.command, target), verdict: 'planned', reason, ...extra };
+  return resultOf(report, `${target.namespace}/${target.model}: ${reason}; nothing was changed`, context, EXIT.ok);
+}
+
 function finishHandler(outcome: ManualAction): CommandHandler {
   return async (context) => {
     const { config, services, clock, logger } = context;
@@ -145,6 +154,16 @@ function finishHandler(outcome: ManualAction): CommandHandler {
     const startedAt = clock.now().toISOString();
     const holder = await leaseHolder(cluster, target.model, target.namespace, services.run.holder, clock.now());
     if (holder) return requestOfRunning(context, target, holder, outcome);
+    if (config.dryRun) {
+      const revision = nextRevision(await readHistory(cluster, target.model, target.namespace));
+      return wouldDo(
+        context,
+        target,
+        outcome === 'promote'
+          ? `promote the canary ${target.image} to stable, recorded as revision ${revision}`
+          : `abort the canary ${target.image}: all traffic back to stable and the canary removed`,
+      );
+    }
     return withLease(context, target.model, target.namespace, async () => {
       const options = { router, timeoutMs: config.readyTimeoutMs, clock, logger };
       const records = await readHistory(cluster, target.model, target.namespace);
@@ -216,6 +235,15 @@ export const rollback: CommandHandler = async (context) => {
   const { config, services, clock, logger } = context;
   const { target, router } = await modelTarget(context);
   const cluster = services.cluster();
+  if (config.dryRun) {
+    const { chosen, revision } = await rollbackChoice(cluster, target, config.toRevision, services.run.url);
+    return wouldDo(
+      context,
+      target,
+      `roll back to revision ${chosen.revision} (${chosen.image}), recorded as revision ${revision}`,
+      { image: chosen.image, digest: chosen.digest, rolledBackTo: chosen.revision },
+    );
+  }
   return withLease(context, target.model, target.namespace, async () => {
     const result = await rollbackTo(
       cluster,

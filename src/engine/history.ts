@@ -89,6 +89,19 @@ export interface RollbackToResult {
   reason?: string;
 }
 
+/** The record a rollback re-applies, and the revision it will be recorded as (read-only: a dry run shows this). */
+export async function rollbackChoice(
+  cluster: Cluster,
+  target: RolloutTarget,
+  to: 'previous' | number,
+  runUrl: string | undefined,
+): Promise<{ chosen: HistoryRecord; revision: number }> {
+  const records = await readHistory(cluster, target.model, target.namespace);
+  const again = to === 'previous' ? rollbackOfThisRun(records, runUrl) : undefined;
+  const chosen = again ?? pickRevision(records, to, await currentRevision(cluster, target));
+  return { chosen, revision: again?.revision ?? nextRevision(records) };
+}
+
 /**
  * `rollback --to-revision previous|N`: stable re-runs that record's image (no build, no canary), and the re-apply is
  * recorded as a new revision. `target.image` should be what the stable runs now (any value is replaced).
@@ -100,10 +113,7 @@ export async function rollbackTo(
   options: ClusterRolloutOptions,
   record: Omit<HistoryRecord, 'revision' | 'image' | 'digest' | 'manifestHash' | 'verdict' | 'endedAt'>,
 ): Promise<RollbackToResult> {
-  const records = await readHistory(cluster, target.model, target.namespace);
-  const again = to === 'previous' ? rollbackOfThisRun(records, record.runUrl) : undefined;
-  const chosen = again ?? pickRevision(records, to, await currentRevision(cluster, target));
-  const revision = again?.revision ?? nextRevision(records);
+  const { chosen, revision } = await rollbackChoice(cluster, target, to, record.runUrl);
   const result = await promote(cluster, targetWithImage(target, chosen.image), options, revision);
   await writeRecord(cluster, target.model, target.namespace, {
     ...record,

@@ -53,22 +53,30 @@ function wrap(error: unknown, label: string): ModelSourceError {
   return new ModelSourceError(`${label}: ${bare.replace(/^model-source \S+:\s*/, '')}`, { cause: error });
 }
 
-export async function fetchModel(reference: string, dir: string, deps: ModelFetchDeps): Promise<FetchedModel> {
-  const { logger, clock } = deps;
+/** Resolves a model source to its version and file list (nothing is downloaded), logging what it found. */
+export async function resolveModel(
+  reference: string,
+  deps: Pick<ModelFetchDeps, 'backend' | 'logger'>,
+): Promise<{ ref: ModelSourceRef; resolved: ResolvedModel; label: string }> {
   const ref = parseModelSource(reference);
-  let label = labelOf(ref);
   let resolved: ResolvedModel;
   try {
     resolved = await deps.backend.resolve(ref);
   } catch (error) {
-    throw wrap(error, label);
+    throw wrap(error, labelOf(ref));
   }
-  label = labelOf(ref, resolved.version);
+  const label = labelOf(ref, resolved.version);
   if (resolved.files.length === 0) throw new ModelSourceError(`${label}: the model has no files`);
   const known = resolved.files.reduce((sum, file) => sum + (file.size ?? 0), 0);
-  logger.info(
+  deps.logger.info(
     `${label}: ${resolved.name} version ${resolved.version || '(unversioned)'}, ${resolved.files.length} file(s)${known ? `, ${formatBytes(known)}` : ''}`,
   );
+  return { ref, resolved, label };
+}
+
+export async function fetchModel(reference: string, dir: string, deps: ModelFetchDeps): Promise<FetchedModel> {
+  const { logger, clock } = deps;
+  const { ref, resolved, label } = await resolveModel(reference, deps);
   const started = clock.now().getTime();
   const progress = downloadProgressLog((line) => logger.info(line), {
     label,
