@@ -46,8 +46,25 @@ interface Step {
   with?: Record<string, unknown>;
 }
 interface Workflow {
-  jobs?: Record<string, { steps?: Step[] }>;
+  permissions?: Record<string, string>;
+  concurrency?: { group?: string; 'cancel-in-progress'?: boolean };
+  jobs?: Record<
+    string,
+    {
+      steps?: Step[];
+      permissions?: Record<string, string>;
+      concurrency?: { group?: string; 'cancel-in-progress'?: boolean };
+    }
+  >;
 }
+
+/**
+ * Third-party actions whose commit we could not verify here: users should pin them in their copy. Everything else
+ * in the examples is pinned to a full commit SHA (a tag can be moved to other code; the jobs hold id-token: write).
+ */
+const UNPINNED_WITH_REASON: Record<string, string> = {
+  'azure/aks-set-context': 'no release commit could be verified offline; pin it to the commit of v4 you review',
+};
 
 /** This action, as users reference it (owner/model-canary@ref) or as this repository does (./). */
 const isModelCanary = (uses = ''): boolean => uses === './' || /^[\w.-]+\/model-canary@/.test(uses);
@@ -212,6 +229,47 @@ describe('workflows', () => {
       }
     },
   );
+
+  const EXAMPLES = WORKFLOW_FILES.filter((f) => f.startsWith('workflows-examples/'));
+
+  it.each(EXAMPLES)(
+    '%s: third-party actions are pinned to a full commit SHA, with the version in a comment',
+    (file) => {
+      const source = readFileSync(`${ROOT}${file}`, 'utf8');
+      const unpinned = [...source.matchAll(/^\s*-?\s*uses:\s*(\S+)(.*)$/gm)]
+        .filter(([, uses]) => !isModelCanary(uses))
+        .filter(([, uses, comment]) => !/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/.test(uses!) || !/#\s*v\d/.test(comment!))
+        .map(([, uses]) => uses!.split('@')[0]!)
+        .filter((name) => !(name in UNPINNED_WITH_REASON));
+      expect(unpinned).toEqual([]);
+    },
+  );
+
+  it.each(EXAMPLES)('%s: least permissions, and one concurrency group per model that queues', (file) => {
+    const source = readFileSync(`${ROOT}${file}`, 'utf8');
+    const workflow = parse(source) as Workflow;
+    const steps = Object.values(workflow.jobs ?? {}).flatMap((job) => job.steps ?? []);
+    const ours = steps.filter((step) => isModelCanary(step.uses));
+    const commands = ours.map((step) => String(step.with?.command ?? 'deploy'));
+    const permissions = { ...workflow.permissions };
+    for (const job of Object.values(workflow.jobs ?? {})) Object.assign(permissions, job.permissions);
+    const needs = {
+      'id-token': steps.some((step) => (step.uses ?? '').startsWith('azure/login@')),
+      'pull-requests': commands.some((command) => ['deploy', 'canary', 'analyze'].includes(command)),
+      deployments: ours.some((step) => step.with?.environment !== undefined),
+    };
+    for (const [scope, needed] of Object.entries(needs)) {
+      expect([scope, permissions[scope] === 'write']).toEqual([scope, needed]);
+    }
+    const changesCluster = commands.some((command) => command !== 'plan' && command !== 'status');
+    if (!changesCluster) return;
+    const groups = [workflow.concurrency, ...Object.values(workflow.jobs ?? {}).map((job) => job.concurrency)].filter(
+      Boolean,
+    );
+    expect(groups).toHaveLength(1);
+    const model = String(ours[0]?.with?.model ?? '');
+    expect(groups[0]).toEqual({ group: `model-canary-${model}`, 'cancel-in-progress': false });
+  });
 
   it('the sample manifests plan a canary of churn-scorer in ml', () => {
     const dir = `${ROOT}workflows-examples/sample-model/k8s/`;
