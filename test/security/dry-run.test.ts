@@ -144,7 +144,7 @@ describe('dry-run writes nothing anywhere', () => {
           version: '3',
           files: [{ path: 'model.pkl', url: 'http://x/model.pkl', size: 9 }],
         }),
-        download: async (files) => {
+        download: async (files: { path: string }[]) => {
           downloads.push(...files.map((file) => file.path));
           return [];
         },
