@@ -1,9 +1,9 @@
-// The PR verdict: finds the pull request of the run, and keeps one comment per model on it, found by a hidden
-// marker and edited in place while the rollout runs. Best-effort: a missing permission is one warning, never a
-// failed deploy.
+// The PR verdict: finds the pull request of the run, and keeps one comment per model on it, found by the hidden
+// marker it starts with and by its author (whoever the token comments as), and edited in place while the rollout
+// runs. Best-effort: a missing permission is one warning, never a failed deploy.
 import { getOctokit } from '@actions/github';
 import type { Logger, Report, Reporter } from '../core/ports.js';
-import { commentMarker, renderComment } from '../core/render-comment.js';
+import { commentMarker, isStickyComment, renderComment, type CommentAuthor } from '../core/render-comment.js';
 import type { RenderContext } from '../core/report-markdown.js';
 
 export type Octokit = ReturnType<typeof getOctokit>;
@@ -117,12 +117,34 @@ export async function findPullRequest(octokit: Octokit, options: GitHubOptions):
   return pick?.number;
 }
 
-/** The id of the PR comment that carries `marker`, looking through every page of comments. */
+/** Who the `GITHUB_TOKEN` of Actions comments as. */
+export const ACTIONS_BOT: CommentAuthor = { login: 'github-actions[bot]', type: 'Bot' };
+
+/**
+ * Who the token writes comments as: its own user (`GET /user`, for a personal access token), or, for the
+ * `GITHUB_TOKEN` of Actions, which `GET /user` answers with 403 "Resource not accessible by integration",
+ * `github-actions[bot]`. Any other failure is thrown: guessing the author could match someone else's comment.
+ */
+export async function tokenAuthor(octokit: Octokit): Promise<CommentAuthor> {
+  try {
+    const { data } = await octokit.rest.users.getAuthenticated();
+    return { login: data.login, type: data.type };
+  } catch (error) {
+    if (httpStatus(error) === 403) return ACTIONS_BOT;
+    throw error;
+  }
+}
+
+/**
+ * The id of this model's sticky comment on the PR, looking through every page of comments: the first that starts
+ * with `marker` and was written by `author`. A comment by anyone else is never ours, whatever it holds.
+ */
 export async function findMarkedComment(
   octokit: Octokit,
   options: GitHubOptions,
   issueNumber: number,
   marker: string,
+  author: CommentAuthor,
 ): Promise<number | undefined> {
   const iterator = octokit.paginate.iterator(octokit.rest.issues.listComments, {
     owner: options.owner,
@@ -131,7 +153,7 @@ export async function findMarkedComment(
     per_page: 100,
   });
   for await (const page of iterator) {
-    const found = page.data.find((comment) => comment.body?.includes(marker));
+    const found = page.data.find((comment) => isStickyComment(comment, marker, author));
     if (found) return found.id;
   }
   return undefined;
@@ -160,6 +182,8 @@ export class PullRequestCommentReporter implements Reporter {
   private readonly now: () => number;
   private pullNumber: number | undefined | null = null;
   private commentId: number | undefined;
+  /** Who the token comments as, asked once per run (the token does not change within one). */
+  private author: CommentAuthor | undefined;
   private lastSentAt = -Infinity;
   private disabled = false;
   private queue: Promise<void> = Promise.resolve();
@@ -240,7 +264,10 @@ export class PullRequestCommentReporter implements Reporter {
 
   private async upsert(issueNumber: number, marker: string, body: string): Promise<void> {
     const { owner, repo } = this.options;
-    this.commentId ??= await findMarkedComment(this.octokit, this.options, issueNumber, marker);
+    if (this.commentId === undefined) {
+      this.author ??= await tokenAuthor(this.octokit);
+      this.commentId = await findMarkedComment(this.octokit, this.options, issueNumber, marker, this.author);
+    }
     if (this.commentId !== undefined) {
       try {
         await this.octokit.rest.issues.updateComment({ owner, repo, comment_id: this.commentId, body });

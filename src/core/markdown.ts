@@ -39,11 +39,27 @@ export function escapeText(value: unknown, max = MAX_VALUE_LENGTH): string {
 }
 
 /**
+ * `<!--` and `-->` inside code are shown as text, but they stay in the raw comment body, where a search for a
+ * hidden marker (ours, or anyone's tool) finds them: outside text holding one is written in an HTML form instead,
+ * with `<` and `>` as character references, which reads and copies the same.
+ */
+const HTML_COMMENT_DELIMITER = /<!--|-->/;
+
+/** Every ASCII punctuation character as a numeric character reference: literal text to Markdown and to HTML alike. */
+function literalPunctuation(text: string): string {
+  return text.replace(/[!-/:-@[-`{-~]/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/**
  * A code span showing `value` literally, whatever backticks it holds (the fence is longer than any run inside), and
- * safe inside a table cell (pipes escaped: GFM removes the backslash before it parses the span).
+ * safe inside a table cell (pipes escaped: GFM removes the backslash before it parses the span). Text holding an HTML
+ * comment delimiter becomes `<code>` with its punctuation as character references (Markdown parses inside `<code>`,
+ * so every mark is neutralised, and a pipe as `&#124;` cannot end a table cell).
  */
 export function codeSpan(value: unknown, max = MAX_VALUE_LENGTH): string {
-  const text = truncate(oneLine(String(value ?? '')), max).replace(/\|/g, '\\|');
+  const line = truncate(oneLine(String(value ?? '')), max);
+  if (HTML_COMMENT_DELIMITER.test(line)) return `<code>${literalPunctuation(line)}</code>`;
+  const text = line.replace(/\|/g, '\\|');
   if (text === '') return '` `';
   const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longestRun + 1);
@@ -52,12 +68,20 @@ export function codeSpan(value: unknown, max = MAX_VALUE_LENGTH): string {
   return `${fence}${pad}${text}${pad}${fence}`;
 }
 
-/** A fenced block for multi-line outside text (an error message, a log excerpt); the fence outlasts any inside. */
-export function codeBlock(value: unknown, max = 4000): string {
+/**
+ * A block for multi-line outside text (an error message, a log excerpt, YAML); it must start a line. Fenced, with a
+ * fence that outlasts any inside; text holding an HTML comment delimiter becomes a `<pre>` block instead, with `&`,
+ * `<` and `>` as references (a `<pre>` HTML block runs to its `</pre>`, blank lines included, and is not Markdown).
+ */
+export function codeBlock(value: unknown, max = 4000, language = 'text'): string {
   const text = truncate(String(value ?? '').replace(/\r\n?/g, '\n'), max);
+  if (HTML_COMMENT_DELIMITER.test(text)) {
+    const html = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    return `<pre><code>${html}</code></pre>`;
+  }
   const longestRun = Math.max(0, ...(text.match(/`{3,}/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(Math.max(3, longestRun + 1));
-  return `${fence}text\n${text}\n${fence}`;
+  return `${fence}${language}\n${text}\n${fence}`;
 }
 
 /** A link whose text is escaped and whose URL cannot close the link early. Non-http(s) URLs are shown as text. */

@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import { objectId } from './kube.js';
 import type { Plan } from './plan.js';
 import type { GatePlan } from './plan-gates.js';
-import { table } from './markdown.js';
+import { codeBlock, table } from './markdown.js';
 import { textTable } from './text-table.js';
 
 function scheduleRows(plan: Plan): string[][] {
@@ -57,15 +57,13 @@ export function renderPlanMarkdown(plan: Plan, escape: (text: string) => string,
   for (const warning of plan.warnings) parts.push(`> ⚠️ ${escape(warning)}`, '');
   const [header = [], ...body] = rows;
   parts.push(table(header, body), '');
-  if (gates.length > 0)
-    parts.push('```promql', ...gateLines(gates).map((line) => line.replace(/```/g, '` ` `')), '```', '');
+  // Queries and objects hold outside text (custom PromQL, labels and annotations from the manifests), shown whole.
+  if (gates.length > 0) parts.push(codeBlock(gateLines(gates).join('\n'), Infinity, 'promql'), '');
   plan.steps.forEach((step, index) => {
     parts.push(
       `<details><summary>Step ${index + 1}: objects at ${step.weight}%</summary>`,
       '',
-      '```yaml',
-      stepYaml(plan, index).replace(/```/g, '` ` `'),
-      '```',
+      codeBlock(stepYaml(plan, index).replace(/\n$/, ''), Infinity, 'yaml'),
       '</details>',
       '',
     );

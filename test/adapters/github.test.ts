@@ -10,7 +10,7 @@ import {
   type CommentOptions,
 } from '../../src/adapters/github.js';
 import type { Logger, Report } from '../../src/core/ports.js';
-import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
+import { ACTIONS_BOT_USER, startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { tempDir } from '../support/local.js';
 
 const TOKEN = 'ghs_secretTokenValue123';
@@ -188,12 +188,22 @@ describe('GitHub adapter against a fake GitHub API', () => {
   });
 
   it('pages through older comments to find its marker, and edits that comment', async () => {
-    for (let i = 0; i < 250; i++) github.comments.push({ id: i + 1, issue: 12, body: `chatter ${i}` });
-    github.comments[230] = { id: 231, issue: 12, body: `${MARKER}\nold verdict` };
+    const reviewer = { login: 'reviewer', id: 7, type: 'User' as const };
+    for (let i = 0; i < 250; i++) {
+      github.comments.push({ id: i + 1, issue: 12, body: `chatter ${i}`, user: reviewer });
+    }
+    github.comments[230] = { id: 231, issue: 12, body: `${MARKER}\nold verdict`, user: ACTIONS_BOT_USER };
     // Another model's comment on the same PR is left alone.
-    github.comments[5] = { id: 6, issue: 12, body: '<!-- model-canary:ml/other-model -->\nother' };
+    github.comments[5] = {
+      id: 6,
+      issue: 12,
+      body: '<!-- model-canary:ml/other-model -->\nother',
+      user: ACTIONS_BOT_USER,
+    };
     await new PullRequestCommentReporter(options()).publish(report(), true);
-    const pages = github.requests.filter((r) => r.method === 'GET').map((r) => r.query.get('page') ?? '1');
+    const pages = github.requests
+      .filter((r) => r.method === 'GET' && r.path.endsWith('/comments'))
+      .map((r) => r.query.get('page') ?? '1');
     expect(pages).toEqual(['1', '2', '3']);
     expect(commentWrites()).toEqual(['PATCH']);
     expect(github.comments).toHaveLength(250);

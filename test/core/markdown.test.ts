@@ -40,6 +40,9 @@ describe('codeSpan', () => {
     ['a|b', '`a\\|b`'],
     ['two\nlines', '`two lines`'],
     ['', '` `'],
+    // An HTML comment delimiter would stay in the raw body: `<code>` with references instead, read and copied alike.
+    ['<!-- model-canary:ml/x -->', '<code>&#60;&#33;&#45;&#45; model&#45;canary&#58;ml&#47;x &#45;&#45;&#62;</code>'],
+    ['a|`b` -->', '<code>a&#124;&#96;b&#96; &#45;&#45;&#62;</code>'],
   ])('%j -> %j', (input, expected) => {
     expect(codeSpan(input)).toBe(expected);
   });
@@ -48,6 +51,10 @@ describe('codeSpan', () => {
 describe('other blocks', () => {
   it('fences a code block longer than any fence inside', () => {
     expect(codeBlock('````\nx')).toBe('`````text\n````\nx\n`````');
+    expect(codeBlock('ls', 10, 'sh')).toBe('```sh\nls\n```');
+  });
+  it('writes a code block holding an HTML comment delimiter as <pre>, with &, < and > as references', () => {
+    expect(codeBlock('a <!-- b\n\n& c --> ```')).toBe('<pre><code>a &lt;!-- b\n\n&amp; c --&gt; ```</code></pre>');
   });
   it('links only http(s) URLs, with the URL unable to end the link early', () => {
     expect(link('run', 'https://e.com/a b)c')).toBe('[run](https://e.com/a%20b%29c)');

@@ -1,7 +1,16 @@
 // A local HTTP server speaking the parts of the GitHub REST API model-canary uses: issue comments (list with
-// Link-header pagination, create, update), commits/{sha}/pulls, deployments and their statuses. It records every
-// request, and can answer 403 "Resource not accessible by integration" for comments, as a token without
+// Link-header pagination, create, update), GET /user, commits/{sha}/pulls, deployments and their statuses. It records
+// every request, and can answer 403 "Resource not accessible by integration" for comments, as a token without
 // `pull-requests: write` gets.
+//
+// Who a request comes from, as on GitHub: a token listed in `users` is a personal access token of that user (GET
+// /user answers the user); any other token is the GITHUB_TOKEN of Actions, which comments as `github-actions[bot]`
+// and gets 403 "Resource not accessible by integration" from GET /user. Each comment records its author, and the
+// list answers it as `user`, so a test can seed comments by anyone.
+//
+// Simplifications: one repository (owner and repo in paths are not checked); any token may edit any comment (on
+// GitHub, as here for the GITHUB_TOKEN with `pull-requests: write`, a writer may edit others' comments); `user` and
+// the authenticated user carry only login, id, node_id, type and site_admin; timestamps are fixed.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LOOPBACK } from './local.js';
@@ -14,10 +23,21 @@ export interface RecordedRequest {
   body: unknown;
 }
 
+export interface FakeUser {
+  login: string;
+  id: number;
+  /** `User` or `Bot`, as in GitHub's simple-user. */
+  type: 'User' | 'Bot';
+}
+
+/** The author of everything the GITHUB_TOKEN of Actions writes. */
+export const ACTIONS_BOT_USER: FakeUser = { login: 'github-actions[bot]', id: 41898282, type: 'Bot' };
+
 export interface FakeComment {
   id: number;
   body: string;
   issue: number;
+  user: FakeUser;
 }
 
 export interface FakePull {
@@ -30,6 +50,8 @@ export interface FakeGitHub {
   url: string;
   requests: RecordedRequest[];
   comments: FakeComment[];
+  /** Personal access tokens and their users; any other token acts as the GITHUB_TOKEN (`ACTIONS_BOT_USER`). */
+  users: Map<string, FakeUser>;
   /** Pull requests by commit sha, for `GET /repos/{o}/{r}/commits/{sha}/pulls`. */
   pullsByCommit: Map<string, FakePull[]>;
   deployments: Array<{ id: number; body: Record<string, unknown>; statuses: Array<Record<string, unknown>> }>;
@@ -44,6 +66,22 @@ const FORBIDDEN = {
   documentation_url: 'https://docs.github.com/rest/issues/comments#create-an-issue-comment',
   status: '403',
 };
+
+/** What GitHub answers GET /user with an installation token such as the GITHUB_TOKEN of Actions. */
+const NOT_A_USER = {
+  message: 'Resource not accessible by integration',
+  documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user',
+  status: '403',
+};
+
+function userJson(user: FakeUser): Record<string, unknown> {
+  return { login: user.login, id: user.id, node_id: `U_${user.id}`, type: user.type, site_admin: false };
+}
+
+/** The token of an `Authorization: token X` or `Bearer X` header. */
+function tokenOf(authorization: string | undefined): string {
+  return authorization?.replace(/^(token|bearer)\s+/i, '') ?? '';
+}
 
 function readBody(request: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -73,7 +111,7 @@ function commentJson(fake: FakeGitHub, comment: FakeComment): Record<string, unk
     url: `${fake.url}/repos/o/r/issues/comments/${comment.id}`,
     html_url: `https://github.com/o/r/pull/${comment.issue}#issuecomment-${comment.id}`,
     body: comment.body,
-    user: { login: 'github-actions[bot]', id: 41898282, type: 'Bot' },
+    user: userJson(comment.user),
     created_at: '2026-12-01T00:00:00Z',
     updated_at: '2026-12-01T00:00:00Z',
   };
@@ -95,6 +133,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     url: '',
     requests: [],
     comments: [],
+    users: new Map(),
     pullsByCommit: new Map(),
     deployments: [],
     forbidComments: false,
@@ -114,7 +153,12 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       body,
     });
     const input = (body ?? {}) as Record<string, unknown>;
+    const pat = fake.users.get(tokenOf(request.headers.authorization));
     let match: RegExpMatchArray | null;
+
+    if (url.pathname === '/user' && method === 'GET') {
+      return pat ? send(response, 200, userJson(pat)) : send(response, 403, NOT_A_USER);
+    }
 
     if ((match = url.pathname.match(/^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/))) {
       if (fake.forbidComments) return send(response, 403, FORBIDDEN);
@@ -135,7 +179,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         return send(response, 200, data, links.length ? { link: links.join(', ') } : {});
       }
       if (method === 'POST') {
-        const comment = { id: nextId++, body: String(input.body), issue };
+        const comment = { id: nextId++, body: String(input.body), issue, user: pat ?? ACTIONS_BOT_USER };
         fake.comments.push(comment);
         return send(response, 201, commentJson(fake, comment));
       }
