@@ -5,6 +5,7 @@ import axios, { type AxiosInstance } from 'axios';
 import axiosRetry, { isNetworkError, isRetryableError } from 'axios-retry';
 import type { Logger, Report, Reporter } from '../core/ports.js';
 import { parseTime } from '../core/human.js';
+import { redactUrls } from '../core/url-credentials.js';
 
 export interface GrafanaOptions {
   /** Grafana base URL, e.g. `https://grafana.example.com` (a sub-path such as `/grafana` is kept). */
@@ -45,9 +46,12 @@ export class GrafanaAnnotator implements Reporter {
   private readonly annotatedSteps = new Set<number>();
   private disabled = false;
   private queue: Promise<void> = Promise.resolve();
+  /** grafana-url as warnings show it: a user:password in it stays out of the log. */
+  private readonly shownUrl: string;
 
   constructor(private readonly options: GrafanaOptions) {
     options.mask?.(options.token);
+    this.shownUrl = redactUrls(options.url);
     this.now = options.now ?? Date.now;
     this.http = axios.create({
       baseURL: options.url.replace(/\/+$/, ''),
@@ -109,7 +113,12 @@ export class GrafanaAnnotator implements Reporter {
         onSent: () => undefined,
       });
     }
-    return out;
+    // The verdict's reason quotes outside text (a Prometheus or MLflow error, a URL someone wrote): annotations are
+    // read by everyone with the dashboard, so no URL credential goes into one.
+    return out.map(({ annotation, onSent }) => ({
+      annotation: { ...annotation, text: redactUrls(annotation.text) },
+      onSent,
+    }));
   }
 
   private async send(report: Report, final: boolean): Promise<void> {
@@ -131,17 +140,17 @@ export class GrafanaAnnotator implements Reporter {
       ? status
         ? `HTTP ${status}`
         : (error.code ?? 'network error')
-      : String(error);
+      : redactUrls(String(error));
     if (status === 401 || status === 403) {
       this.disabled = true;
       this.options.logger.warn(
-        `model-canary: Grafana at ${this.options.url} refused the annotation (${detail}): give the ` +
+        `model-canary: Grafana at ${this.shownUrl} refused the annotation (${detail}): give the ` +
           `grafana-token's service account the Editor role or annotations:write. No more annotations this run.`,
       );
       return;
     }
     this.options.logger.warn(
-      `model-canary: Grafana annotation at ${this.options.url} failed (${detail}); the rollout goes on`,
+      `model-canary: Grafana annotation at ${this.shownUrl} failed (${detail}); the rollout goes on`,
     );
   }
 }

@@ -4,6 +4,7 @@ import { Agent } from 'node:https';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import axiosRetry, { exponentialDelay, isNetworkError } from 'axios-retry';
 import type { MetricResult, MetricSample, MetricSource } from '../core/ports.js';
+import { redactUrls } from '../core/url-credentials.js';
 
 export const AZURE_PROMETHEUS_RESOURCE = 'https://prometheus.monitor.azure.com';
 
@@ -85,8 +86,13 @@ function failure(error: unknown, query: string, url: string): Extract<MetricResu
   if (!(error instanceof AxiosError)) return { state: 'error', kind: 'unreachable', error: String(error) };
   const status = error.response?.status;
   const body = error.response?.data as ApiResponse | string | undefined;
+  // Redacted before it is cut short, as a URL cut inside its userinfo would no longer be found.
   const text =
-    typeof body === 'object' && body?.error ? body.error : typeof body === 'string' ? body.slice(0, 300) : '';
+    typeof body === 'object' && body?.error
+      ? body.error
+      : typeof body === 'string'
+        ? redactUrls(body).slice(0, 300)
+        : '';
   if (status === undefined) {
     return {
       state: 'error',
@@ -177,7 +183,20 @@ export class PrometheusClient implements MetricSource {
     return { Authorization: `Bearer ${this.azureToken.token}` };
   }
 
+  /**
+   * One API call. Its errors become gate reasons, and so reach the report, the PR comment and the job summary: no URL
+   * in them (prometheus-url with its user:password, or one in Prometheus's own text) may carry a credential.
+   */
   private async call(
+    path: string,
+    params: Record<string, string>,
+    query: string,
+  ): Promise<ApiResponse | Extract<MetricResult, { state: 'error' }>> {
+    const answer = await this.attempt(path, params, query);
+    return 'state' in answer ? { ...answer, error: redactUrls(answer.error) } : answer;
+  }
+
+  private async attempt(
     path: string,
     params: Record<string, string>,
     query: string,

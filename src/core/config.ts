@@ -2,12 +2,13 @@
 // the field, the value and the allowed form, and all of them are reported at once.
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { type Command, type ConfigFile, configFileSchema, SECRET_KEYS } from './config-schema.js';
+import { type Command, type ConfigFile, type ConfigKey, configFileSchema, SECRET_KEYS } from './config-schema.js';
 import { formatDuration } from './duration.js';
 import { DEFAULT_GATES, type GateSpec } from './gate-config.js';
 import { parseModelSource } from './model-source.js';
 import { baseImageProblem } from './serving-presets.js';
 import type { RouterName } from './routers/index.js';
+import { clearTextHost, hasUserinfo, redactUrls, urlSecrets } from './url-credentials.js';
 
 export type { Command } from './config-schema.js';
 
@@ -74,8 +75,12 @@ export interface RolloutConfig {
 export type RawSettings = Record<string, unknown>;
 
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    // Problems quote the values given, and a URL among them may carry its user:password or a token.
+    const shown = problems.map(redactUrls);
+    super(`invalid configuration:\n${shown.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.problems = shown;
     this.name = 'ConfigError';
   }
 }
@@ -115,7 +120,8 @@ function describeValue(key: string, raw: RawSettings): string {
   if ((SECRET_KEYS as readonly string[]).includes(key)) return '(secret)';
   const value = raw[key];
   if (value === undefined) return '(missing)';
-  const shown = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value);
+  // Redacted before it is cut short: a URL cut inside its userinfo no longer looks like one.
+  const shown = redactUrls(JSON.stringify(value) ?? String(value));
   return shown && shown.length > 80 ? `${shown.slice(0, 77)}...` : (shown ?? String(value));
 }
 
@@ -193,10 +199,57 @@ function crossChecks(command: Command, s: ConfigFile): string[] {
     problems.push('builder: oci needs base-image (the serving image the model goes on)');
   }
   problems.push(...modelSourceChecks(s, builder));
+  problems.push(...clearTextChecks(s));
   problems.push(...stepDurationChecks(s));
   const baseImage = s['base-image'] && baseImageProblem(s['base-image'].trim());
   if (baseImage) problems.push(`base-image: ${baseImage}`);
   return problems;
+}
+
+/**
+ * A credential goes over plain http only to this machine: on any other network path it can be read and replayed.
+ * Each client with the credential it would send (none: the client sends nothing secret, any scheme will do).
+ */
+function clearTextChecks(s: ConfigFile): string[] {
+  const clients: Array<{ key: ConfigKey; url?: string; credential?: string }> = [
+    {
+      key: 'prometheus-url',
+      url: s['prometheus-url'],
+      credential: axiosCredential(s['prometheus-url'], prometheusToken(s)),
+    },
+    // Without a token the Grafana URL is only a link in the comment: no client is made, nothing is sent to it.
+    {
+      key: 'grafana-url',
+      url: s['grafana-url'],
+      credential: s['grafana-token'] && axiosCredential(s['grafana-url'], 'grafana-token'),
+    },
+    // The MLflow client talks to the URL's origin: a user:password in it is never sent.
+    { key: 'mlflow-tracking-uri', url: s['mlflow-tracking-uri'], credential: mlflowCredential(s) },
+  ];
+  return clients.flatMap(({ key, url, credential }) => {
+    const host = url && credential ? clearTextHost(url) : undefined;
+    if (!host) return [];
+    return [
+      `${key}: would send ${credential} over plain http to ${host}: use https (plain http is allowed only for ` +
+        `localhost, 127.0.0.1 and ::1) (got ${JSON.stringify(redactUrls(url!))})`,
+    ];
+  });
+}
+
+/** What an axios client sends: a URL's own user:password as Basic auth, in place of any token header; else the token. */
+function axiosCredential(url: string | undefined, token: string | undefined): string | undefined {
+  return url && hasUserinfo(url) ? 'the user:password in the URL' : token;
+}
+
+function prometheusToken(s: ConfigFile): string | undefined {
+  const auth = s['prometheus-auth'] ?? (s['prometheus-token'] ? 'bearer' : 'none');
+  if (auth === 'azure') return 'the Azure AD token of prometheus-auth azure';
+  return auth === 'none' ? undefined : 'prometheus-token';
+}
+
+function mlflowCredential(s: ConfigFile): string | undefined {
+  if (s['mlflow-token']) return 'mlflow-token';
+  return s['mlflow-username'] || s['mlflow-password'] ? 'mlflow-username and mlflow-password' : undefined;
 }
 
 function stepDurationChecks(s: ConfigFile): string[] {
@@ -328,5 +381,8 @@ function toRolloutConfig(command: Command, s: ConfigFile): RolloutConfig {
 
 /** The secret values of a raw settings object, for masking before anything is logged. */
 export function secretValues(settings: RawSettings): string[] {
-  return SECRET_KEYS.map((key) => settings[key]).filter((v): v is string => typeof v === 'string' && v.length > 0);
+  const named = SECRET_KEYS.map((key) => settings[key]).filter((v): v is string => typeof v === 'string' && v !== '');
+  // A password or token inside a URL (prometheus-url, grafana-url, model-source, ...) is as secret as a named one.
+  const inUrls = Object.values(settings).flatMap((value) => (typeof value === 'string' ? urlSecrets(value) : []));
+  return [...new Set([...named, ...inUrls])];
 }

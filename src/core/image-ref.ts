@@ -1,4 +1,5 @@
 // Image references as Docker reads them: `[registry/]repository[:tag][@digest]`, with docker.io defaults.
+import { isLoopbackHost } from './url-credentials.js';
 
 export const DOCKER_HUB = 'docker.io';
 const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
@@ -104,8 +105,8 @@ export function registryApiHost(registry: string): string {
 
 /** Plain HTTP only for loopback registries (as Docker does); everything else is HTTPS. */
 export function isPlainHttpRegistry(host: string): boolean {
-  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0];
-  return name === 'localhost' || name === '127.0.0.1' || name === '[::1]';
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : (host.split(':')[0] ?? '');
+  return isLoopbackHost(name);
 }
 
 export function registryBaseUrl(registry: string): string {

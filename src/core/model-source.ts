@@ -2,6 +2,7 @@
 // for it, and the provenance recorded once they are on disk. Pure: resolvers and the downloader live in
 // adapters/model-sources.
 import { createHash } from 'node:crypto';
+import { clearTextHost, redactUrls } from './url-credentials.js';
 
 export const MODEL_SOURCE_KINDS = ['azureml-registry', 'azureml-workspace', 'mlflow', 'https', 'oci'] as const;
 export type ModelSourceKind = (typeof MODEL_SOURCE_KINDS)[number];
@@ -67,7 +68,8 @@ export interface ModelProvenance {
 
 export class ModelSourceError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    // Its text reaches logs, the report and the PR comment, and may quote URLs a server or a user wrote.
+    super(redactUrls(message), options);
     this.name = 'ModelSourceError';
   }
 }
@@ -114,8 +116,7 @@ export function parseModelSource(reference: string): ModelSourceRef {
     } catch {
       return fail('is not a valid URL');
     }
-    const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1';
-    if (url.protocol === 'http:' && !loopback) fail('uses plain http (allowed only for localhost and 127.0.0.1)');
+    if (clearTextHost(url.href)) fail('uses plain http (allowed only for localhost, 127.0.0.1 and ::1)');
     return { kind: 'https', uri, url: uri };
   }
   match = /^oci:\/\/([^/]+\/.+)$/.exec(uri);
@@ -131,7 +132,7 @@ export function displayUri(uri: string): string {
     const hidden = url.search ? '?…' : '';
     return `${url.protocol}//${url.host}${url.pathname}${hidden}`;
   } catch {
-    return uri.replace(/\?.*$/, '?…');
+    return redactUrls(uri).replace(/\?.*$/, '?…');
   }
 }
 
@@ -156,6 +157,29 @@ export function modelContentSha256(files: Array<{ path: string; sha256: string }
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const list = sorted.map((file) => `${file.sha256}  ${file.path}\n`).join('');
   return createHash('sha256').update(list).digest('hex');
+}
+
+/**
+ * Which source writes each path of the model directory. Two sources writing one path is an error naming both: else
+ * the last writer wins a race and the sha256 recorded for the loser describes bytes that are not in the image.
+ */
+export class PathClaims {
+  private readonly owners = new Map<string, string>();
+
+  /** `label` names the model source in errors. */
+  constructor(private readonly label: string) {}
+
+  /** Records that `owner` (e.g. `archive 'a.tar.gz'`) writes `path`; the same owner may claim a path again. */
+  claim(path: string, owner: string): void {
+    const first = this.owners.get(path);
+    if (first !== undefined && first !== owner) {
+      throw new ModelSourceError(
+        `${this.label}: '${path}' would be written by both ${first} and ${owner}; refusing to let one overwrite ` +
+          'the other (rename or remove one of them at the source)',
+      );
+    }
+    this.owners.set(path, owner);
+  }
 }
 
 /** A file as it landed in the model directory (an unpacked archive gives one per member). */

@@ -1,9 +1,10 @@
 // The pieces a rollout report is shown with: verdict line, gate table, step timeline, image facts, links, and what
 // to do after a rollback. The PR comment and the job summary are both assembled from these. Pure.
 import { formatElapsed, formatThreshold, formatTime, formatValue, gateUnit, parseTime, formatCount } from './human.js';
-import { codeSpan, escapeText, link, table } from './markdown.js';
+import { codeBlock, codeSpan, escapeText, link, table } from './markdown.js';
 import type { ModelProvenance } from './model-source.js';
 import type { GateReport, GateResult, Report, StepEndReason, StepReport } from './ports.js';
+import { redactUrls } from './url-credentials.js';
 
 /** Most rows shown in one table; a report with more says how many were left out (a comment holds 65,536 chars). */
 export const MAX_ROWS = 40;
@@ -220,7 +221,8 @@ export function grafanaUrl(report: Report, context: RenderContext): string | und
   }
   query.set('var-namespace', report.namespace);
   query.set('var-model', report.model);
-  const base = grafana.url.replace(/\/+$/, '');
+  // The link is posted where the whole PR can read it: grafana-url's user:password (or token) is not.
+  const base = redactUrls(grafana.url).replace(/\/+$/, '');
   return `${base}/d/${encodeURIComponent(grafana.dashboardUid ?? 'model-canary')}?${query.toString()}`;
 }
 
@@ -252,9 +254,9 @@ export function rollbackHelp(report: Report, context: RenderContext): string | u
     `gh workflow run ${shellWord(context.rollbackWorkflow ?? 'manual-rollback.yml')}${repo} -f command=rollback ` +
       `-f model=${shellWord(report.model)} -f namespace=${shellWord(report.namespace)} -f revision=previous`,
   );
-  // Inside a fenced block nothing is rendered; the fence is longer than any backtick run the words could hold.
-  const block = ['```sh', ...commands, '```'].join('\n');
-  return `**What now:**\n\n${block}`;
+  // Model, namespace and workflow names come from outside: codeBlock keeps them from closing the block or carrying
+  // an HTML comment; the commands are short, and a cut one could not be pasted.
+  return `**What now:**\n\n${codeBlock(commands.join('\n'), Infinity, 'sh')}`;
 }
 
 /** A word safe to paste into a shell: kept bare when plain, else single-quoted. */

@@ -1,12 +1,14 @@
 // Downloads a resolved model's files into the model directory: streamed to `<path>.part` and renamed, resumed with
 // Range after a broken connection, each file's sha256 computed on the way (provenance) and its expected hash and size
-// checked at the end. Archives marked `unpack` are unpacked and give their files instead.
+// checked at the end. Archives marked `unpack` are unpacked and give their files instead; no two sources (listed
+// files, archives' members) may write one path.
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   displayUri,
   ModelSourceError,
+  PathClaims,
   safeRelativePath,
   type DownloadedFile,
   type RemoteFile,
@@ -15,7 +17,7 @@ import { isNetworkError, retryDelayMs, type RetryPolicy } from '../registry/retr
 import { AttemptFailure, openBody } from './body.js';
 import { IdleTimeoutError } from './http-get.js';
 import { PartFile } from './part-file.js';
-import { unpackArchive } from './unpack.js';
+import { unpackArchive, type UnpackLimits } from './unpack.js';
 
 export type { DownloadedFile } from '../../core/model-source.js';
 
@@ -31,6 +33,8 @@ export interface DownloadOptions {
   label: string;
   /** First backoff between attempts (default 500 ms, doubling up to 10 s); tests set it near 0. */
   retryDelayMs?: number;
+  /** What each archive may unpack to (default `DEFAULT_UNPACK_LIMITS`: 50 GiB, 100,000 entries). */
+  unpackLimits?: Partial<UnpackLimits>;
 }
 
 export async function downloadFiles(
@@ -41,6 +45,12 @@ export async function downloadFiles(
   const paths = files.map((file) => safeRelativePath(file.path, options.label));
   const twice = paths.find((path, index) => paths.indexOf(path) !== index);
   if (twice) throw new ModelSourceError(`${options.label}: the source lists '${twice}' twice`);
+  // The listed files claim their paths before anything downloads, so an archive member landing on one fails
+  // whichever finishes first.
+  const claims = new PathClaims(options.label);
+  files.forEach((file, index) => {
+    if (!file.unpack) claims.claim(paths[index]!, `the downloaded file '${paths[index]}'`);
+  });
   const controller = new AbortController();
   const results: DownloadedFile[][] = [];
   let firstError: unknown;
@@ -49,7 +59,7 @@ export async function downloadFiles(
     while (next < files.length && !controller.signal.aborted) {
       const index = next++;
       try {
-        results[index] = await downloadOne(files[index]!, paths[index]!, destDir, options, controller.signal);
+        results[index] = await downloadOne(files[index]!, paths[index]!, destDir, options, claims, controller.signal);
       } catch (error) {
         if (firstError === undefined) firstError = error;
         // The run stops before anything is pushed: the other files stop too.
@@ -68,6 +78,7 @@ async function downloadOne(
   path: string,
   destDir: string,
   options: DownloadOptions,
+  claims: PathClaims,
   signal: AbortSignal,
 ): Promise<DownloadedFile[]> {
   const finalPath = join(destDir, ...path.split('/'));
@@ -89,7 +100,13 @@ async function downloadOne(
   }
   try {
     const base = dirname(path) === '.' ? '' : dirname(path);
-    return await unpackArchive(partPath, dirname(finalPath), { label: options.label, archive: path, base });
+    return await unpackArchive(partPath, dirname(finalPath), {
+      label: options.label,
+      archive: path,
+      base,
+      limits: options.unpackLimits,
+      claim: (unpacked) => claims.claim(unpacked, `archive '${path}'`),
+    });
   } finally {
     await rm(partPath, { force: true });
   }

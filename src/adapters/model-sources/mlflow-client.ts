@@ -4,6 +4,7 @@
 import axios, { type AxiosError, type AxiosInstance } from 'axios';
 import axiosRetry, { exponentialDelay, isNetworkError } from 'axios-retry';
 import { displayUri, ModelSourceError } from '../../core/model-source.js';
+import { redactUrls } from '../../core/url-credentials.js';
 
 export interface MlflowOptions {
   /** `mlflow-tracking-uri`: the tracking server's http(s) URL, with any path prefix it is served under. */
@@ -195,6 +196,8 @@ function errorBody(data: unknown): { errorCode?: string; message: string } {
   return { message: text.startsWith('<') ? '' : clip(text) };
 }
 
+/** The server's words, short; redacted first, as a URL cut inside its userinfo could no longer be found. */
 function clip(text: string): string {
-  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+  const shown = redactUrls(text);
+  return shown.length > 300 ? `${shown.slice(0, 300)}…` : shown;
 }

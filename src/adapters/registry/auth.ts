@@ -1,6 +1,7 @@
 // Registry authentication: the `WWW-Authenticate` challenge, Basic, and Bearer tokens per scope (the Docker
 // token protocol, GET with Basic credentials or OAuth2 POST with a refresh token, as ACR's /oauth2/token takes).
 import axios, { type AxiosInstance } from 'axios';
+import { isPlainHttpRegistry } from '../../core/image-ref.js';
 
 export type RegistryCredentials =
   | { kind: 'anonymous' }
@@ -97,6 +98,8 @@ export class RegistryAuth {
       form.set('scope', allScopes.join(' '));
       return this.http.post(realm, form.toString(), {
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        // A redirect would carry the refresh token in the body (307) or the Basic header to wherever it points.
+        maxRedirects: 0,
         validateStatus: () => true,
       });
     }
@@ -106,6 +109,7 @@ export class RegistryAuth {
     const authorization = this.basicHeader();
     return this.http.get(`${realm}${realm.includes('?') ? '&' : '?'}${params.toString()}`, {
       headers: authorization ? { Authorization: authorization } : {},
+      maxRedirects: 0,
       validateStatus: () => true,
     });
   }
@@ -114,6 +118,13 @@ export class RegistryAuth {
     const { realm, service } = this.challenge?.params ?? {};
     const { registry } = this.options;
     if (!realm) throw new Error(`registry ${registry} asked for a Bearer token but named no realm to get it from`);
+    // The realm gets the credentials (Basic header or refresh token): never in clear over a network.
+    if (!isCredentialSafeRealm(realm)) {
+      throw new Error(
+        `registry ${registry} names the token service ${realm}, which is not https (plain http is allowed only on ` +
+          'localhost and 127.0.0.1): refusing to use it, credentials and tokens would travel in clear',
+      );
+    }
     // Our scopes say what this request needs; the challenge's scope only when we know none.
     const allScopes = scopes.length > 0 ? scopes : (this.challenge?.params.scope?.split(' ') ?? []);
     const response = await secretSafe(
@@ -128,12 +139,29 @@ export class RegistryAuth {
     }
     const body = response.data as { token?: string; access_token?: string } | undefined;
     const token = body?.token ?? body?.access_token;
+    if (response.status >= 300 && response.status < 400) {
+      throw new Error(
+        `registry ${registry}: token service ${realm} answered HTTP ${response.status} (a redirect): ` +
+          'model-canary does not follow redirects with registry credentials',
+      );
+    }
     if (response.status >= 300 || !token) {
       throw new Error(`registry ${registry}: token service ${realm} answered HTTP ${response.status} without a token`);
     }
     this.options.mask?.(token);
     return token;
   }
+}
+
+/** A token realm may receive credentials when it is https, or plain http on loopback (as the registry itself). */
+function isCredentialSafeRealm(realm: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    return false;
+  }
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isPlainHttpRegistry(url.host));
 }
 
 /** The user name ACR expects beside a refresh token (docker login does the same). */

@@ -75,6 +75,8 @@ export class RegistryError extends Error {
 export class RegistryClient {
   readonly registry: string;
   private readonly baseUrl: string;
+  /** The only origin credentials go to (scheme, host and port of `baseUrl`). */
+  private readonly origin: string;
   private readonly http: AxiosInstance;
   private readonly auth: RegistryAuth;
   private readonly retry: RetryPolicy;
@@ -84,6 +86,7 @@ export class RegistryClient {
   constructor(options: RegistryClientOptions) {
     this.registry = options.registry;
     this.baseUrl = (options.baseUrl ?? registryBaseUrl(options.registry)).replace(/\/$/, '');
+    this.origin = new URL(this.baseUrl).origin;
     this.http = axios.create({
       timeout: options.timeoutMs ?? 120000,
       // follow-redirects buffers request bodies to replay them: uploads would sit in memory.
@@ -390,7 +393,8 @@ export class RegistryClient {
   ): Promise<AxiosResponse> {
     if (response.status !== 307 && response.status !== 302) return response;
     if (responseType === 'stream') (response.data as Readable | undefined)?.destroy?.();
-    // Storage behind a redirect (S3, Azure Blob) takes a signed URL and no registry credentials.
+    // Storage behind a redirect (S3, Azure Blob) takes a signed URL and no registry credentials: a redirect is
+    // never followed with them, whatever its origin.
     const target = new URL(response.headers.location as string, this.baseUrl).toString();
     const final = await this.http.get(target, { responseType, headers });
     if (final.status >= 300)
@@ -418,9 +422,12 @@ export class RegistryClient {
   private async sendAuthorized(spec: RequestSpec): Promise<AxiosResponse> {
     const scopes = [repositoryScope(spec.repository, spec.push ? 'pull,push' : 'pull')];
     if (spec.pullFrom) scopes.push(repositoryScope(spec.pullFrom, 'pull'));
+    const url = spec.url.startsWith('http') ? spec.url : `${this.baseUrl}${spec.url}`;
+    // Upload Locations and Links are the registry's to name, and may point anywhere (another host, plain http):
+    // credentials and tokens go to the registry's own origin only, elsewhere the request goes without them.
+    const ours = new URL(url).origin === this.origin;
     for (let round = 0; ; round++) {
-      const authorization = await this.auth.header(scopes);
-      const url = spec.url.startsWith('http') ? spec.url : `${this.baseUrl}${spec.url}`;
+      const authorization = ours ? await this.auth.header(scopes) : undefined;
       let response: AxiosResponse;
       try {
         response = await this.http.request({
@@ -438,22 +445,31 @@ export class RegistryClient {
           (error as { code?: string }).code ?? 'NETWORK',
         );
       }
-      if (response.status === 401 && round === 0) {
+      if (response.status === 401 && round === 0 && ours) {
         discard(response);
         if (this.auth.onUnauthorized(response.headers['www-authenticate'] as string, scopes, !!authorization)) continue;
       }
       if ((spec.accept ?? [200]).includes(response.status)) return response;
-      throw await this.failure(spec, response, url, !!authorization);
+      throw await this.failure(spec, response, url, !!authorization, ours);
     }
   }
 
-  private async failure(spec: RequestSpec, response: AxiosResponse, url: string, sentCredentials: boolean) {
+  private async failure(
+    spec: RequestSpec,
+    response: AxiosResponse,
+    url: string,
+    sentCredentials: boolean,
+    ours: boolean,
+  ) {
     const detail = await errorDetail(response);
     const where = `${spec.method} ${describePath(url)}`;
     if (response.status === 401 || response.status === 403) {
-      const advice = sentCredentials
-        ? 'check the registry username and password or token, and that it may ' + (spec.push ? 'push to' : 'pull')
-        : 'give credentials (registry-auth)';
+      const advice = !ours
+        ? `the registry sent this request to ${new URL(url).origin}, another origin than ${this.origin}, ` +
+          'where model-canary sends no credentials'
+        : sentCredentials
+          ? 'check the registry username and password or token, and that it may ' + (spec.push ? 'push to' : 'pull')
+          : 'give credentials (registry-auth)';
       return new RegistryError(
         `registry ${this.registry} refused access to ${spec.repository} (HTTP ${response.status} on ${where}${detail}): ${advice}`,
         response.status,

@@ -93,6 +93,8 @@ export async function acrRefreshToken(options: CredentialOptions): Promise<strin
   const response = await secretSafe(
     http.post(url, form.toString(), {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      // A 307 would re-send the Azure AD token in the body to wherever it points.
+      maxRedirects: 0,
       validateStatus: () => true,
     }),
     (message) => `registry ${options.registry}: ACR token exchange at ${url} failed: ${message}`,
