@@ -6,6 +6,9 @@ import { buildConfig, ConfigError } from './core/config.js';
 import { COMMANDS, CONFIG_KEYS, SECRET_KEYS } from './core/config-schema.js';
 import type { Logger } from './core/ports.js';
 import { readConfigFile } from './config-file.js';
+import { forJobLog } from './adapters/job-log.js';
+import { guardJsonForJobLog } from './core/workflow-commands.js';
+import { redactUrls } from './core/url-credentials.js';
 import { createServices, localRunInfo } from './wiring.js';
 
 const FLAGS_WITHOUT_VALUE = new Set([
@@ -61,16 +64,21 @@ export function secretsFromEnvironment(env: NodeJS.ProcessEnv): Record<string, s
   return found;
 }
 
+// The CLI runs in workflow steps too, where the runner reads both streams for workflow commands: what it prints
+// carries outside text (container logs, events, cluster errors), so all of it goes out guarded.
+const printLine = (stream: NodeJS.WriteStream, text: string) => stream.write(`${forJobLog(text)}\n`);
+
 const stderrLogger: Logger = {
-  info: (message) => process.stderr.write(`${message}\n`),
-  warn: (message) => process.stderr.write(`warning: ${message}\n`),
+  info: (message) => printLine(process.stderr, message),
+  warn: (message) => printLine(process.stderr, `warning: ${message}`),
   debug: (message) => {
-    if (process.env.MODEL_CANARY_DEBUG) process.stderr.write(`debug: ${message}\n`);
+    if (process.env.MODEL_CANARY_DEBUG) printLine(process.stderr, `debug: ${message}`);
   },
 };
 
 function print(result: CommandResult, json: boolean): void {
-  process.stdout.write(json ? `${JSON.stringify(result.report, null, 2)}\n` : `${result.text}\n`);
+  if (json) process.stdout.write(`${guardJsonForJobLog(JSON.stringify(result.report, null, 2))}\n`);
+  else printLine(process.stdout, result.text);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -87,7 +95,8 @@ export async function main(argv: string[]): Promise<number> {
     print(result, config.output === 'json');
     return result.exitCode;
   } catch (error) {
-    process.stderr.write(`model-canary: ${error instanceof Error ? error.message : String(error)}\n`);
+    // Whatever failed may quote a URL with its credentials, and the terminal masks nothing.
+    printLine(process.stderr, `model-canary: ${redactUrls(error instanceof Error ? error.message : String(error))}`);
     return exitCodeForError(error);
   }
 }

@@ -7,9 +7,13 @@ import type { Logger } from './core/ports.js';
 import { readInputs } from './inputs.js';
 import { actionServices } from './action-services.js';
 import { failureAnnotations } from './core/failure-annotations.js';
+import { forJobLog } from './adapters/job-log.js';
+import { redactUrls } from './core/url-credentials.js';
 
+// core.info prints text as it is, and log text carries outside text (container logs, events, cluster errors): it goes
+// out guarded. core.warning and core.debug percent-encode line breaks into one command's data: nothing to guard.
 export const actionLogger: Logger = {
-  info: (message) => core.info(message),
+  info: (message) => core.info(forJobLog(message)),
   warn: (message) => core.warning(message),
   debug: (message) => core.debug(message),
 };
@@ -48,12 +52,13 @@ export async function run(): Promise<void> {
       (note.level === 'error' ? core.error : core.warning)(note.message, { title: note.title });
     }
     setOutputs(result);
-    core.info(result.text);
+    actionLogger.info(result.text);
     await core.summary.addRaw(result.markdown, true).write();
     const failure = failureFor(result, config);
     if (failure) core.setFailed(failure);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    // Whatever failed may quote a URL with its credentials; masking covers only the secrets the inputs named.
+    const message = redactUrls(error instanceof Error ? error.message : String(error));
     core.setFailed(exitCodeForError(error) === EXIT.badInput ? message : `model-canary failed: ${message}`);
   }
 }

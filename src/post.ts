@@ -60,7 +60,7 @@ export async function runPost(): Promise<void> {
       },
       true,
     );
-    core.info(`post: ${target.namespace}/${target.model} is back on stable`);
+    actionLogger.info(`post: ${target.namespace}/${target.model} is back on stable`);
   } catch (error) {
     core.warning(`post: could not restore stable: ${error instanceof Error ? error.message : String(error)}`);
   }

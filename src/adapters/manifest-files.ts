@@ -1,7 +1,7 @@
 // Manifest paths (files, folders, globs) -> their text, in a stable order.
-import { readFile, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import fg from 'fast-glob';
-import { ManifestError, type ManifestSource } from '../core/manifests.js';
+import { MAX_MANIFEST_FILE_BYTES, ManifestError, oversizedManifest, type ManifestSource } from '../core/manifests.js';
 
 const MANIFEST_FILES = '**/*.{yaml,yml,json}';
 
@@ -24,5 +24,20 @@ export async function readManifestFiles(patterns: string[], cwd = process.cwd())
   }
   if (problems.length > 0) throw new ManifestError(problems);
   const relative = (path: string) => (path.startsWith(`${cwd}/`) ? path.slice(cwd.length + 1) : path);
-  return Promise.all([...paths].map(async (path) => ({ path: relative(path), text: await readFile(path, 'utf8') })));
+  const read = await Promise.all([...paths].map((path) => readManifest(path, relative(path))));
+  const tooLarge = read.filter((file): file is string => typeof file === 'string');
+  if (tooLarge.length > 0) throw new ManifestError(tooLarge);
+  return read.filter((file): file is ManifestSource => typeof file !== 'string');
+}
+
+/** The file's text, or why it is refused: its size is checked before a byte of it is read. */
+async function readManifest(path: string, shown: string): Promise<ManifestSource | string> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size > MAX_MANIFEST_FILE_BYTES) return oversizedManifest(shown, size);
+    return { path: shown, text: await handle.readFile('utf8') };
+  } finally {
+    await handle.close();
+  }
 }

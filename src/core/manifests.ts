@@ -12,6 +12,29 @@ export interface SourcedObject {
   source: string;
 }
 
+/**
+ * The largest manifest file read. Kubernetes keeps each object under about 1.5 MiB (etcd's request limit), so a file
+ * far beyond that is not a set of objects to apply; refusing it before it is read keeps a wrong or hostile file (60 MB
+ * took 15 s and 2 GB to parse) from stalling the run.
+ */
+export const MAX_MANIFEST_FILE_BYTES = 5 * 1024 ** 2;
+
+/**
+ * Alias expansions allowed per document (the yaml library's own default, pinned here). Manifests use few or none; a
+ * "billion laughs" document needs millions, and is refused at the first expansion past the limit.
+ */
+export const MAX_ALIAS_COUNT = 100;
+
+const mebibytes = (bytes: number): string => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+
+/** Why a manifest file of `bytes` is refused (the caller checked it is over MAX_MANIFEST_FILE_BYTES). */
+export function oversizedManifest(path: string, bytes: number): string {
+  return (
+    `${path}: ${mebibytes(bytes)} is over the ${mebibytes(MAX_MANIFEST_FILE_BYTES)} limit for one manifest file ` +
+    '(Kubernetes objects are limited to about 1.5 MiB by etcd); name the manifests, not a data file'
+  );
+}
+
 export class ManifestError extends Error {
   constructor(readonly problems: string[]) {
     super(`bad manifests:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
@@ -52,7 +75,16 @@ export function parseManifests(sources: ManifestSource[]): SourcedObject[] {
         problems.push(`${where}: not valid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
         return;
       }
-      const value: unknown = document.toJS();
+      let value: unknown;
+      try {
+        value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+      } catch (error) {
+        // Aliases resolve here, not while parsing: an alias bomb or an unresolvable alias is bad input in this file.
+        const message = (error as Error).message.split('\n')[0] ?? '';
+        const limit = /alias count/i.test(message) ? ` (at most ${MAX_ALIAS_COUNT} alias expansions per document)` : '';
+        problems.push(`${where}: not usable YAML: ${message}${limit}`);
+        return;
+      }
       if (value === null || value === undefined) return;
       const items = isObject(value) && value.kind === 'List' && Array.isArray(value.items) ? value.items : [value];
       items.forEach((item: unknown, at: number) => {

@@ -133,6 +133,7 @@ export async function startFakeKubeApiServer(options: FakeKubeOptions = {}): Pro
     progressDeadlineMs: options.progressDeadlineMs,
     node: options.node ?? { cpu: 8, memoryBytes: 32 * 1024 ** 3, gpu: 1 },
     tickMs: options.tickMs ?? 10,
+    crashLog: options.crashLog,
   });
   const requests: RequestRecord[] = [];
   let faults: (Fault & { fired: number; base: number })[] = [];

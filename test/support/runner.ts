@@ -2,11 +2,18 @@
 // GITHUB_STEP_SUMMARY and GITHUB_EVENT_PATH files in a temp dir. Then the post step, with the saved state.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { tempDir } from './local.js';
 
 export const ACTION_ENTRY = resolve('dist/index.js');
 export const CLI_ENTRY = resolve('dist/cli.js');
+
+// The TypeScript sources run as they are (through tsx), for tests of code that dist/ may not have yet.
+const TSX = pathToFileURL(createRequire(resolve('package.json')).resolve('tsx')).href;
+export const ACTION_SOURCE_ARGS = ['--import', TSX, resolve('src/index.ts')];
+export const CLI_SOURCE_ARGS = ['--import', TSX, resolve('src/cli.ts')];
 
 /** Parses the runner's file-command format: `name=value` lines and `name<<DELIMITER` heredocs. */
 export function parseFileCommands(text: string): Record<string, string> {
@@ -42,11 +49,14 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Send this signal once `when()` holds, polled every 50 ms (a job cancelled at a known state, not a time). */
   signalWhen?: { signal: NodeJS.Signals; when: () => boolean };
+  /** Node's arguments for the action: the bundle (default), or ACTION_SOURCE_ARGS. */
+  args?: string[];
 }
 
-function exec(env: NodeJS.ProcessEnv, cwd: string, signalWhen?: RunOptions['signalWhen']) {
+function exec(env: NodeJS.ProcessEnv, options: RunOptions) {
+  const { cwd, signalWhen, args = [ACTION_ENTRY] } = options;
   return new Promise<{ exitCode: number | null; stdout: string }>((done) => {
-    const child = spawn(process.execPath, [ACTION_ENTRY], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stdout += chunk));
@@ -72,7 +82,8 @@ export class ActionRunner {
   };
 
   constructor(private readonly options: RunOptions) {
-    if (!existsSync(ACTION_ENTRY)) throw new Error('dist/index.js is missing: run npm run build first');
+    if (!options.args && !existsSync(ACTION_ENTRY))
+      throw new Error('dist/index.js is missing: run npm run build first');
     for (const file of [this.files.output, this.files.state, this.files.summary]) writeFileSync(file, '');
     writeFileSync(this.files.event, JSON.stringify(options.event?.payload ?? {}));
   }
@@ -105,7 +116,7 @@ export class ActionRunner {
 
   /** The main step. */
   async main(inputs: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> {
-    const result = await exec(this.env(inputs, extra), this.options.cwd, this.options.signalWhen);
+    const result = await exec(this.env(inputs, extra), this.options);
     return this.collect(result);
   }
 
@@ -113,7 +124,7 @@ export class ActionRunner {
   async post(inputs: Record<string, string>): Promise<ActionRun> {
     const state = parseFileCommands(readFileSync(this.files.state, 'utf8'));
     const stateEnv = Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]));
-    const result = await exec(this.env(inputs, stateEnv), this.options.cwd);
+    const result = await exec(this.env(inputs, stateEnv), { ...this.options, signalWhen: undefined });
     return this.collect(result);
   }
 

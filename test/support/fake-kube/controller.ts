@@ -13,6 +13,8 @@ export interface ControllerOptions {
   /** What one node offers; a pod requesting more is Unschedulable. */
   node: { cpu: number; memoryBytes: number; gpu: number };
   tickMs: number;
+  /** What a crashing container (image name with `crash`) printed before it exited: its previous log. */
+  crashLog?: string;
 }
 
 const DEPLOYMENT = typeByKind('apps/v1', 'Deployment')!;
@@ -258,7 +260,8 @@ export class Controller {
     if (c.image.includes('crash')) {
       this.logs.set(
         `${pod.metadata.namespace}/${pod.metadata.name}`,
-        'loading model from /models\nTraceback (most recent call last):\nFileNotFoundError: /models/model.pkl not found\n',
+        this.options.crashLog ??
+          'loading model from /models\nTraceback (most recent call last):\nFileNotFoundError: /models/model.pkl not found\n',
       );
       const restarts = 1 + Math.floor((age - this.options.readyDelayMs) / this.options.readyDelayMs);
       return {
