@@ -145,7 +145,8 @@ function runProcess(
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stdout += chunk));
     onStart?.((signal) => child.kill(signal));
-    child.on('exit', (exitCode) => done({ exitCode, stdout }));
+    // 'close', not 'exit': output still in the pipes when the process exits would be lost on a busy machine.
+    child.on('close', (exitCode) => done({ exitCode, stdout }));
   });
 }
 

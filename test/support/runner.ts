@@ -65,7 +65,8 @@ function exec(env: NodeJS.ProcessEnv, options: RunOptions) {
           if (signalWhen.when()) child.kill(signalWhen.signal);
         }, 50)
       : undefined;
-    child.on('exit', (exitCode) => {
+    // 'close', not 'exit': output still in the pipes when the process exits would be lost on a busy machine.
+    child.on('close', (exitCode) => {
       if (timer) clearInterval(timer);
       done({ exitCode, stdout });
     });
