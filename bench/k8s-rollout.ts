@@ -1,5 +1,6 @@
 // A full 4-step rollout (10, 25, 50, 100, then promote) per router against the fake API server: API calls made
 // (all, and writes) and wall time. The readiness delay of simulated pods is 20 ms, so time is mostly ours.
+import { systemClock as clock } from '../src/adapters/clock.js';
 import { KubeCluster } from '../src/adapters/kubernetes/cluster.js';
 import { ROUTERS } from '../src/core/routers/index.js';
 import { runClusterRollout } from '../src/engine/run-cluster.js';
@@ -7,7 +8,6 @@ import { isWrite, startFakeKubeApiServer } from '../test/support/fake-kube-apise
 import type { JsonObject } from '../test/support/fake-kube/fields.js';
 import { buildTarget, existingObjects } from '../test/support/kube-target.js';
 
-const clock = { now: () => new Date(), sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };
 
 export default async function run(args: string[]): Promise<void> {
   const pollMs = Number(args[0] ?? 20);

@@ -1,4 +1,5 @@
 // The action's adapters: the CLI's plus the PR comment and the GitHub Deployment, from the runner's context.
+import { randomBytes } from 'node:crypto';
 import * as core from '@actions/core';
 import { context } from '@actions/github';
 import { GitHubDeploymentReporter } from './adapters/github-deployments.js';
@@ -7,6 +8,20 @@ import type { Services } from './commands/context.js';
 import type { RolloutConfig } from './core/config.js';
 import type { Logger, Reporter } from './core/ports.js';
 import { createServices } from './wiring.js';
+
+/**
+ * The Lease holder id: unique per job, not per run, as two jobs of one run (a matrix, or two jobs on one model) must
+ * not pass for one holder. The main step makes it and saves it; the post step of the same job reads it back.
+ */
+export function jobHolder(): string {
+  const saved = core.getState('holder');
+  if (saved) return saved;
+  const run = `${process.env.GITHUB_REPOSITORY ?? 'local'}/actions/runs/${context.runId}`;
+  const job = `${process.env.GITHUB_JOB ?? 'job'}-${randomBytes(4).toString('hex')}`;
+  const holder = `${run}/attempts/${process.env.GITHUB_RUN_ATTEMPT ?? '1'}/jobs/${job}`;
+  core.saveState('holder', holder);
+  return holder;
+}
 
 export function actionServices(
   config: RolloutConfig,
@@ -35,7 +50,7 @@ export function actionServices(
   if (token && config.github.environment) {
     reporters.push(new GitHubDeploymentReporter({ ...github, environment: config.github.environment, logger }));
   }
-  const holder = `${process.env.GITHUB_REPOSITORY ?? 'local'}/actions/runs/${context.runId}/attempts/${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`;
+  const holder = jobHolder();
   const pr = (context.payload.pull_request as { number?: number } | undefined)?.number;
   return createServices(config, {
     logger,

@@ -196,11 +196,12 @@ describe('deploy end to end', () => {
     await until(
       () =>
         (stack.kube.object('coordination.k8s.io/v1', 'Lease', NAMESPACE, 'model-canary-churn-good') as any)?.spec
-          ?.holderIdentity === 'contoso/churn-models/actions/runs/7002/attempts/1',
+          ?.holderIdentity?.startsWith('contoso/churn-models/actions/runs/7002/attempts/1/jobs/'),
     );
-    const second = await runner('churn-good', { GITHUB_RUN_ID: '7003' }).main(inputs);
+    // Another job of the same run and attempt (a matrix, a second job on the model) is another holder: refused too.
+    const second = await runner('churn-good', { GITHUB_JOB: 'deploy-again' }).main(inputs);
     expect(second.exitCode).toBe(1);
-    expect(second.stdout).toContain('contoso/churn-models/actions/runs/7002/attempts/1');
+    expect(second.stdout).toMatch(/holder contoso\/churn-models\/actions\/runs\/7002\/attempts\/1\/jobs\/\S+-[0-9a-f]{8},/);
     const done = await first;
     expect(done.outputs.verdict).toBe('promoted');
     expect(imageOfDeployment('churn-good')).toBe(imageOf('churn-good', '3'));

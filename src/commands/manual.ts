@@ -2,10 +2,10 @@
 import { ConfigError } from '../core/config.js';
 import { nextRevision, renderHistoryTable } from '../core/history.js';
 import { codeBlock, escapeText } from '../core/markdown.js';
-import type { Report } from '../core/ports.js';
+import type { Cluster, Report } from '../core/ports.js';
 import { digestOf } from '../core/report.js';
 import { currentRevision, readHistory, rollbackChoice, rollbackTo, writeRecord } from '../engine/history.js';
-import { acquireLease, leaseHolder } from '../engine/lease.js';
+import { acquireLease, leaseGuardedCluster, leaseHolder } from '../engine/lease.js';
 import { awaitRolloutEnd, fileRequest, withdrawRequest } from '../engine/manual-request.js';
 import { parseRequest, requestKey, type ManualAction } from '../core/manual-request.js';
 import { formatDuration } from '../core/duration.js';
@@ -24,7 +24,7 @@ async function withLease<T>(
   context: CommandContext,
   model: string,
   namespace: string,
-  work: () => Promise<T>,
+  work: (cluster: Cluster) => Promise<T>,
 ): Promise<T> {
   const { services, clock, config, logger } = context;
   const lease = await acquireLease(services.cluster(), {
@@ -36,7 +36,8 @@ async function withLease<T>(
     logger,
   });
   try {
-    return await work();
+    // `work` writes through this cluster only: once another run holds the model, nothing more is written.
+    return await work(leaseGuardedCluster(services.cluster(), lease));
   } finally {
     await lease.release().catch((error: Error) => logger.warn(`could not release the lease: ${error.message}`));
   }
@@ -164,7 +165,7 @@ function finishHandler(outcome: ManualAction): CommandHandler {
           : `abort the canary ${target.image}: all traffic back to stable and the canary removed`,
       );
     }
-    return withLease(context, target.model, target.namespace, async () => {
+    return withLease(context, target.model, target.namespace, async (cluster) => {
       const options = { router, timeoutMs: config.readyTimeoutMs, clock, logger };
       const records = await readHistory(cluster, target.model, target.namespace);
       const revision = nextRevision(records);
@@ -244,7 +245,7 @@ export const rollback: CommandHandler = async (context) => {
       { image: chosen.image, digest: chosen.digest, rolledBackTo: chosen.revision },
     );
   }
-  return withLease(context, target.model, target.namespace, async () => {
+  return withLease(context, target.model, target.namespace, async (cluster) => {
     const result = await rollbackTo(
       cluster,
       target,

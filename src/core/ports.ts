@@ -25,6 +25,8 @@ export interface KubeObject {
 
 export interface Clock {
   now(): Date;
+  /** Milliseconds on a clock that only moves forward (not the wall clock): for measuring how long something took. */
+  monotonicMs(): number;
   /** Resolves after `ms`, or as soon as `signal` aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
@@ -83,13 +85,18 @@ export interface ApplyOptions {
   createOnly?: boolean;
 }
 
+export interface DeleteOptions {
+  resourceVersion?: string;
+}
+
 export type ReadinessResult = { ready: true } | { ready: false; reason: string; detail: string };
 
 export interface Cluster {
   apply(object: KubeObject, options?: ApplyOptions): Promise<KubeObject>;
   get(key: ObjectKey): Promise<KubeObject | undefined>;
   list(apiVersion: string, kind: string, namespace: string, labelSelector?: string): Promise<KubeObject[]>;
-  delete(key: ObjectKey): Promise<void>;
+  /** With a resourceVersion: only if the object is still as it was read then (a 409 ConflictError otherwise). */
+  delete(key: ObjectKey, options?: DeleteOptions): Promise<void>;
   /** Waits as `kubectl rollout status` does; on failure says why, from the pods. */
   waitForDeployment(namespace: string, name: string, timeoutMs: number): Promise<ReadinessResult>;
 }

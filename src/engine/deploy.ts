@@ -12,7 +12,7 @@ import { digestOf } from '../core/report.js';
 import { exitCodeFor, initialState, type Phase, type RolloutState } from '../core/rollout.js';
 import type { RolloutTarget } from '../core/target.js';
 import { readHistory, writeRecord } from './history.js';
-import { acquireLease, type HeldLease } from './lease.js';
+import { acquireLease, leaseGuardedCluster, type HeldLease } from './lease.js';
 import { takeRequest } from './manual-request.js';
 import { writeRolloutRecord } from './rollout-record.js';
 import { measure, preflight } from './measure.js';
@@ -125,7 +125,7 @@ export async function runRollout(
   run: RunInfo,
   manifestHash: string,
 ): Promise<RolloutOutcome> {
-  const { cluster, clock, logger } = deps;
+  const { clock, logger } = deps;
   const clusterOptions: ClusterRolloutOptions = {
     router: config.router,
     timeoutMs: config.readyTimeoutMs,
@@ -133,7 +133,7 @@ export async function runRollout(
     logger,
   };
   const startedAt = clock.now();
-  const lease = await acquireLease(cluster, {
+  const lease = await acquireLease(deps.cluster, {
     model: target.model,
     namespace: target.namespace,
     holder: run.holder,
@@ -141,6 +141,9 @@ export async function runRollout(
     waitForLease: config.waitForLease,
     logger,
   });
+  // From here on, nothing is written once another run holds the model.
+  const cluster = leaseGuardedCluster(deps.cluster, lease);
+  const leaseHolderDeps: RolloutDeps = { ...deps, cluster };
   try {
     const revision = nextRevision(await readHistory(cluster, target.model, target.namespace));
     const stable = await cluster.get({
@@ -165,8 +168,8 @@ export async function runRollout(
       updatedAt: startedAt.toISOString(),
     };
     const outcome = stable
-      ? await canaryRollout(config, target, deps, clusterOptions, lease, revision, record)
-      : await firstRollout(config, target, deps, clusterOptions, revision, record);
+      ? await canaryRollout(config, target, leaseHolderDeps, clusterOptions, lease, revision, record)
+      : await firstRollout(config, target, leaseHolderDeps, clusterOptions, revision, record);
     await writeRecord(cluster, target.model, target.namespace, {
       revision,
       image: target.image,
@@ -288,6 +291,7 @@ async function canaryRollout(
       await follow(state, gates);
       await deps.reporter.publish(rolloutReport(config.command, target, state, gates, revision), final);
     },
+    interrupted: lease.signal,
     interruption: async () => {
       const lost = lease.lost();
       if (lost) return { type: 'error', error: lost };

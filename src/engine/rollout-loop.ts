@@ -31,6 +31,8 @@ export interface RolloutEffects {
   hold?(reason: string): void;
   /** Asked before every look: an event that must come first (the lease was lost, someone asked to promote). */
   interruption?(): Promise<RolloutEvent | undefined>;
+  /** Aborts when an interruption cannot wait for the next look (the Lease was lost): the wait ends at once. */
+  interrupted?: AbortSignal;
 }
 
 export interface LoopSettings {
@@ -100,7 +102,7 @@ export async function runRolloutLoop(
       }
       case 'wait': {
         if (settings.applyOnly) return undefined;
-        await waitForLook(clock, logger, action.until, state);
+        await waitForLook(clock, logger, action.until, state, effects.interrupted);
         return (await effects.interruption?.()) ?? { type: 'look-due' };
       }
       case 'analyze': {
@@ -147,17 +149,23 @@ export async function runRolloutLoop(
 }
 
 /** Sleeps until the next look, with a progress line every few seconds for the Actions log. */
-async function waitForLook(clock: Clock, logger: Logger | undefined, until: Date, state: RolloutState): Promise<void> {
+async function waitForLook(
+  clock: Clock,
+  logger: Logger | undefined,
+  until: Date,
+  state: RolloutState,
+  interrupted?: AbortSignal,
+): Promise<void> {
   const weight = state.steps[state.stepIndex];
   const readyAt = state.stepReadyAt ? new Date(state.stepReadyAt).getTime() : undefined;
   for (;;) {
     const now = clock.now().getTime();
     const left = until.getTime() - now;
-    if (left <= 0) return;
+    if (left <= 0 || interrupted?.aborted) return;
     const into = readyAt === undefined ? '' : `${formatDuration(now - readyAt)} in, `;
     logger?.info(
       `step ${state.stepIndex + 1}/${state.steps.length} (${weight}%): ${into}next look in ${formatDuration(left)}`,
     );
-    await clock.sleep(Math.min(left, 10_000));
+    await clock.sleep(Math.min(left, 10_000), interrupted);
   }
 }

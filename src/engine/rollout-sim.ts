@@ -42,6 +42,7 @@ function simulatedClock(start: number): Clock & { advance(ms: number): void } {
   let now = start;
   return {
     now: () => new Date(now),
+    monotonicMs: () => now,
     sleep: async (ms) => {
       now += ms;
     },

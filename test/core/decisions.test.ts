@@ -223,29 +223,50 @@ describe('history', () => {
   });
 });
 
-describe('decideLease', () => {
+describe('decideLease: taken over only after a full duration seen unchanged on our own clock', () => {
   const now = new Date('2026-12-01T12:00:00.000Z');
-  const ctx = { model: 'churn', namespace: 'ml' };
-  const lease = (spec: Record<string, unknown>): KubeObject => ({
+  const lease = (spec: Record<string, unknown>, resourceVersion = '7'): KubeObject => ({
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
-    metadata: { name: 'model-canary-churn' },
+    metadata: { name: 'model-canary-churn', resourceVersion },
     spec,
   });
+  const other = (renewTime: string, resourceVersion = '7') =>
+    lease({ holderIdentity: 'other', renewTime, leaseDurationSeconds: 60 }, resourceVersion);
+
   it.each([
     [undefined, 'create'],
     [lease({ holderIdentity: 'me', renewTime: '2026-12-01T11:59:50.000000Z', leaseDurationSeconds: 60 }), 'renew'],
-    [
-      lease({ holderIdentity: 'other', renewTime: '2026-12-01T11:58:00.000000Z', leaseDurationSeconds: 60 }),
-      'take-over',
-    ],
     [lease({ renewTime: '2026-12-01T11:59:50.000000Z', leaseDurationSeconds: 60 }), 'take-over'],
-    [lease({ holderIdentity: 'other', renewTime: '2026-12-01T11:59:50.000000Z', leaseDurationSeconds: 60 }), 'refuse'],
+    // Another holder is never taken at first sight, however old its renewTime looks: that is another machine's clock.
+    [other('2026-12-01T11:58:00.000000Z'), 'wait'],
+    [other('2026-12-01T11:59:50.000000Z'), 'wait'],
   ])('%j -> %s', (live, action) => {
-    expect(decideLease(live, 'me', now, 60, ctx).action).toBe(action);
+    expect(decideLease(live, 'me', { now, nowMs: 1000 }, 60).action).toBe(action);
   });
 
-  it('a refusal names the holder and when the lease expires', () => {
+  it('unchanged for the Lease duration on our monotonic clock: taken over, whatever the wall clocks say', () => {
+    const live = other('2026-12-01T12:01:30.000000Z'); // renewed "90 s in our future": its clock is ahead
+    const first = decideLease(live, 'me', { now, nowMs: 1000 }, 60);
+    expect(first).toMatchObject({ action: 'wait', holder: 'other', takeableAtMs: 61_000, looksLive: true });
+    if (first.action !== 'wait') throw new Error('unreachable');
+    const observed = first.observation;
+    expect(decideLease(live, 'me', { now, nowMs: 60_999, observed }, 60).action).toBe('wait');
+    expect(decideLease(live, 'me', { now, nowMs: 61_000, observed }, 60)).toMatchObject({
+      action: 'take-over',
+      spec: { holderIdentity: 'me', leaseTransitions: 1 },
+    });
+  });
+
+  it('a renewal while we watch starts the watch again; so does a new holder', () => {
+    const observed = { resourceVersion: '7', holder: 'other', sinceMs: 0 };
+    const renewed = decideLease(other('2026-12-01T11:00:00.000000Z', '8'), 'me', { now, nowMs: 90_000, observed }, 60);
+    expect(renewed).toMatchObject({ action: 'wait', observation: { resourceVersion: '8', sinceMs: 90_000 } });
+    const someoneElse = lease({ holderIdentity: 'third', renewTime: '2026-12-01T11:00:00Z', leaseDurationSeconds: 60 });
+    expect(decideLease(someoneElse, 'me', { now, nowMs: 90_000, observed }, 60)).toMatchObject({ action: 'wait' });
+  });
+
+  it('the wait says who holds it and when it expires by its renewTime', () => {
     const decision = decideLease(
       lease({
         holderIdentity: 'octo/model/run-42',
@@ -253,12 +274,10 @@ describe('decideLease', () => {
         leaseDurationSeconds: 60,
       }),
       'me',
-      now,
+      { now, nowMs: 0 },
       60,
-      ctx,
     );
-    expect(decision).toMatchObject({ action: 'refuse', holder: 'octo/model/run-42' });
-    if (decision.action === 'refuse')
-      expect(decision.message).toMatch(/holder octo\/model\/run-42, expires at 2026-12-01T12:00:50.000Z \(in 50 s\)/);
+    expect(decision).toMatchObject({ action: 'wait', holder: 'octo/model/run-42', looksLive: true });
+    if (decision.action === 'wait') expect(decision.expiresAt.toISOString()).toBe('2026-12-01T12:00:50.000Z');
   });
 });

@@ -6,7 +6,7 @@ import type { Clock, Logger } from '../../src/core/ports.js';
 import { fetchModel, type ModelSourceBackend } from '../../src/engine/model-fetch.js';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-const clock: Clock = { now: () => new Date(0), sleep: async () => undefined };
+const clock: Clock = { now: () => new Date(0), monotonicMs: () => 0, sleep: async () => undefined };
 function logger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warn: ${m}`), debug: () => undefined };

@@ -5,7 +5,10 @@ import type { ClusterRolloutOptions } from '../../src/engine/rollout-cluster.js'
 import type { RouterName } from '../../src/core/routers/index.js';
 import { startFakeKubeApiServer, type FakeKube, type FakeKubeOptions } from '../support/fake-kube-apiserver.js';
 
-export const clock: Clock = { now: () => new Date(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
+export const clock: Clock = {
+  now: () => new Date(),
+  monotonicMs: () => performance.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
 
 export async function fakeCluster(options: FakeKubeOptions = {}): Promise<{ fake: FakeKube; cluster: KubeCluster }> {
   const fake = await startFakeKubeApiServer({ readyDelayMs: 15, tickMs: 5, ...options });

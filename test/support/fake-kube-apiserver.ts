@@ -1,7 +1,7 @@
 // A fake Kubernetes API server on 127.0.0.1 that @kubernetes/client-node talks to over its real HTTP path.
 //
 // What it implements: discovery (/api, /apis, /api/v1, /apis/<group>/<version>), create (POST), get, list with
-// equality label selectors, replace (PUT, 409 on a stale resourceVersion), delete, server-side apply
+// equality label selectors, replace (PUT, 409 on a stale resourceVersion), delete (409 when its preconditions fail), server-side apply
 // (application/apply-patch+yaml: create-or-merge, per-manager field ownership, fields a manager stops applying are
 // removed, 409 on a conflict with another manager unless force=true, 409 on a stale resourceVersion), watch
 // (?watch=true, JSON lines), the status subresource (read), pod logs, a small Deployment controller and a KServe
@@ -182,7 +182,7 @@ export async function startFakeKubeApiServer(options: FakeKubeOptions = {}): Pro
       );
     if (!isRoute(target)) return send(response, 200, target);
     const { type, namespace, name, subresource } = target;
-    const body = WRITE_METHODS.has(method) && method !== 'DELETE' ? await readBody(request) : '';
+    const body = WRITE_METHODS.has(method) ? await readBody(request) : '';
     try {
       if (method === 'GET' && !name) {
         const selector = url.searchParams.get('labelSelector') ?? undefined;
@@ -213,6 +213,20 @@ export async function startFakeKubeApiServer(options: FakeKubeOptions = {}): Pro
       }
       const manager = url.searchParams.get('fieldManager') ?? 'unknown';
       if (method === 'DELETE') {
+        // DeleteOptions.preconditions, as the real server checks them: 409 when the object changed since it was read.
+        const preconditions = (body ? (JSON.parse(body) as JsonObject).preconditions : undefined) as
+          { resourceVersion?: string; uid?: string } | undefined;
+        const live = store.get(type, namespace, name!);
+        const liveVersion = (live?.metadata as JsonObject | undefined)?.resourceVersion;
+        if (live && preconditions?.resourceVersion !== undefined && preconditions.resourceVersion !== liveVersion)
+          throw new ApiError(
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on ${type.plural}${type.group ? `.${type.group}` : ''} "${name}": ` +
+              `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ` +
+              `ResourceVersion in object meta: ${String(liveVersion)}`,
+            { name: name!, kind: type.plural },
+          );
         store.delete(type, namespace, name!);
         return send(response, 200, {
           kind: 'Status',

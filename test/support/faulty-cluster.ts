@@ -2,7 +2,14 @@
 // 500, 429 or dropped connection the retries could not absorb), a lost write race (409, a ConflictError), or the
 // process killed at that call (nothing after it gets through, not even the run's own clean-up).
 import { ConflictError } from '../../src/core/conflict.js';
-import type { ApplyOptions, Cluster, KubeObject, ObjectKey, ReadinessResult } from '../../src/core/ports.js';
+import type {
+  ApplyOptions,
+  Cluster,
+  DeleteOptions,
+  KubeObject,
+  ObjectKey,
+  ReadinessResult,
+} from '../../src/core/ports.js';
 
 export type Fault = 'api-error' | 'conflict' | 'killed';
 
@@ -40,8 +47,8 @@ export class FaultyCluster implements Cluster {
   list(apiVersion: string, kind: string, namespace: string, labelSelector?: string) {
     return this.call(() => this.inner.list(apiVersion, kind, namespace, labelSelector));
   }
-  delete(key: ObjectKey) {
-    return this.call(() => this.inner.delete(key));
+  delete(key: ObjectKey, options?: DeleteOptions) {
+    return this.call(() => this.inner.delete(key, options));
   }
   waitForDeployment(namespace: string, name: string, timeoutMs: number): Promise<ReadinessResult> {
     return this.call(() => this.inner.waitForDeployment(namespace, name, timeoutMs));

@@ -4,7 +4,14 @@
 // - every Deployment is ready at once, unless its image is listed in `notReady`;
 // - label selectors are equality-only (`a=b,c=d`); resourceVersion is a counter checked on apply when given.
 import { ConflictError } from '../../src/core/conflict.js';
-import type { ApplyOptions, Cluster, KubeObject, ObjectKey, ReadinessResult } from '../../src/core/ports.js';
+import type {
+  ApplyOptions,
+  Cluster,
+  DeleteOptions,
+  KubeObject,
+  ObjectKey,
+  ReadinessResult,
+} from '../../src/core/ports.js';
 
 const keyText = (key: ObjectKey) => `${key.apiVersion}/${key.kind}/${key.namespace ?? ''}/${key.name}`;
 
@@ -52,7 +59,10 @@ export class MemoryCluster implements Cluster {
       .map((o) => structuredClone(o));
   }
 
-  async delete(key: ObjectKey): Promise<void> {
+  async delete(key: ObjectKey, options: DeleteOptions = {}): Promise<void> {
+    const live = this.objects.get(keyText(key));
+    if (live && options.resourceVersion !== undefined && live.metadata.resourceVersion !== options.resourceVersion)
+      throw new ConflictError(`${keyText(key)} changed (resourceVersion ${live.metadata.resourceVersion})`);
     if (this.objects.delete(keyText(key))) this.writes.push(`delete ${keyText(key)}`);
   }
 

@@ -22,6 +22,10 @@ export class VirtualClock implements Clock {
     return new Date(this.time);
   }
 
+  monotonicMs(): number {
+    return this.time;
+  }
+
   /** Milliseconds of virtual time since `since`. */
   elapsedSince(since: Date): number {
     return this.time - since.getTime();
@@ -30,17 +34,19 @@ export class VirtualClock implements Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve();
-      const sleeper: Sleeper = { wakeAt: this.time + Math.max(0, ms), resolve };
+      const aborted = () => {
+        const index = this.sleepers.indexOf(sleeper);
+        if (index >= 0) this.sleepers.splice(index, 1);
+        resolve();
+      };
+      // A sleep that ends on time lets go of the signal, as the system clock's does: long-lived signals see many.
+      const woken = () => {
+        signal?.removeEventListener('abort', aborted);
+        resolve();
+      };
+      const sleeper: Sleeper = { wakeAt: this.time + Math.max(0, ms), resolve: woken };
       this.sleepers.push(sleeper);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const index = this.sleepers.indexOf(sleeper);
-          if (index >= 0) this.sleepers.splice(index, 1);
-          resolve();
-        },
-        { once: true },
-      );
+      signal?.addEventListener('abort', aborted, { once: true });
       this.schedule();
     });
   }

@@ -8,7 +8,16 @@ import {
   PatchStrategy,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import type { ApplyOptions, Clock, Cluster, KubeObject, Logger, ObjectKey, ReadinessResult } from '../../core/ports.js';
+import type {
+  ApplyOptions,
+  Clock,
+  Cluster,
+  DeleteOptions,
+  KubeObject,
+  Logger,
+  ObjectKey,
+  ReadinessResult,
+} from '../../core/ports.js';
 import { FIELD_MANAGER } from '../../core/target.js';
 import { ConflictError } from '../../core/conflict.js';
 import {
@@ -139,13 +148,28 @@ export class KubeCluster implements Cluster {
     }
   }
 
-  async delete(key: ObjectKey): Promise<void> {
+  async delete(key: ObjectKey, options: DeleteOptions = {}): Promise<void> {
+    const preconditions =
+      options.resourceVersion === undefined ? undefined : { resourceVersion: options.resourceVersion };
     try {
-      await this.retry(() =>
-        this.objects.delete(header(key), undefined, undefined, undefined, undefined, 'Background'),
+      // A precondition that failed stays failed: that 409 is not retried but told, as a ConflictError.
+      await this.retry(
+        () =>
+          this.objects.delete(
+            header(key),
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            'Background',
+            preconditions ? { preconditions } : undefined,
+          ),
+        preconditions ? ['transient'] : ['transient', 'conflict'],
       );
     } catch (error) {
       if (classify(error) === 'not-found') return;
+      if (preconditions && classify(error) === 'conflict')
+        throw new ConflictError(explain('delete', key, error).message);
       throw explain('delete', key, error);
     }
   }
