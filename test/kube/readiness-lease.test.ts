@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubeCluster } from '../../src/adapters/kubernetes/cluster.js';
+import { ConflictError } from '../../src/core/conflict.js';
 import { acquireLease, LeaseHeldError } from '../../src/engine/lease.js';
 import { readHistory, rollbackTo, writeRecord, currentRevision } from '../../src/engine/history.js';
 import { runClusterRollout } from '../../src/engine/run-cluster.js';
@@ -128,6 +129,22 @@ describe('lease', () => {
     const spec = fake.object('coordination.k8s.io/v1', 'Lease', 'lease', 'model-canary-churn')?.spec as JsonObject;
     expect(spec).toMatchObject({ holderIdentity: 'run-3', leaseTransitions: 1 });
     await held.release();
+  });
+});
+
+describe('a delete with a resourceVersion precondition, over HTTP', () => {
+  it('is refused with a ConflictError once the object changed since it was read, and deletes it when unchanged', async () => {
+    const key = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: 'lease', name: 'pinned' };
+    const lease = { ...key, metadata: { name: key.name, namespace: key.namespace }, spec: { holderIdentity: 'a' } };
+    const read = await cluster.apply(lease);
+    await cluster.apply({ ...lease, spec: { holderIdentity: 'b' } }, { force: true });
+    await expect(cluster.delete(key, { resourceVersion: read.metadata.resourceVersion })).rejects.toThrow(
+      ConflictError,
+    );
+    expect(fake.object(key.apiVersion, key.kind, key.namespace, key.name)).toBeDefined();
+    const live = await cluster.get(key);
+    await cluster.delete(key, { resourceVersion: live!.metadata.resourceVersion });
+    expect(fake.object(key.apiVersion, key.kind, key.namespace, key.name)).toBeUndefined();
   });
 });
 
