@@ -8,7 +8,6 @@ import { isWrite, startFakeKubeApiServer } from '../test/support/fake-kube-apise
 import type { JsonObject } from '../test/support/fake-kube/fields.js';
 import { buildTarget, existingObjects } from '../test/support/kube-target.js';
 
-
 export default async function run(args: string[]): Promise<void> {
   const pollMs = Number(args[0] ?? 20);
   const fake = await startFakeKubeApiServer({ readyDelayMs: 20, tickMs: 5 });
