@@ -193,15 +193,17 @@ describe('deploy end to end', () => {
     await stack.focus('churn-good');
     const { inputs } = deployInputs(stack, 'churn-good', { image: imageOf('churn-good', '3'), interval: '8s' });
     const first = runner('churn-good').main(inputs);
-    await until(
-      () =>
-        (stack.kube.object('coordination.k8s.io/v1', 'Lease', NAMESPACE, 'model-canary-churn-good') as any)?.spec
-          ?.holderIdentity?.startsWith('contoso/churn-models/actions/runs/7002/attempts/1/jobs/'),
+    await until(() =>
+      (
+        stack.kube.object('coordination.k8s.io/v1', 'Lease', NAMESPACE, 'model-canary-churn-good') as any
+      )?.spec?.holderIdentity?.startsWith('contoso/churn-models/actions/runs/7002/attempts/1/jobs/'),
     );
     // Another job of the same run and attempt (a matrix, a second job on the model) is another holder: refused too.
     const second = await runner('churn-good', { GITHUB_JOB: 'deploy-again' }).main(inputs);
     expect(second.exitCode).toBe(1);
-    expect(second.stdout).toMatch(/holder contoso\/churn-models\/actions\/runs\/7002\/attempts\/1\/jobs\/\S+-[0-9a-f]{8},/);
+    expect(second.stdout).toMatch(
+      /holder contoso\/churn-models\/actions\/runs\/7002\/attempts\/1\/jobs\/\S+-[0-9a-f]{8},/,
+    );
     const done = await first;
     expect(done.outputs.verdict).toBe('promoted');
     expect(imageOfDeployment('churn-good')).toBe(imageOf('churn-good', '3'));

@@ -23,7 +23,12 @@ function recordingLogger(): Logger & { lines: string[] } {
 /** A clock the test moves by hand. */
 function manualClock(start = 0): Clock & { advance(ms: number): void } {
   let now = start;
-  return { now: () => new Date(now), monotonicMs: () => now, sleep: async (ms) => void (now += ms), advance: (ms) => void (now += ms) };
+  return {
+    now: () => new Date(now),
+    monotonicMs: () => now,
+    sleep: async (ms) => void (now += ms),
+    advance: (ms) => void (now += ms),
+  };
 }
 
 const oci: BuildRequest = {

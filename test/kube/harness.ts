@@ -8,7 +8,8 @@ import { startFakeKubeApiServer, type FakeKube, type FakeKubeOptions } from '../
 export const clock: Clock = {
   now: () => new Date(),
   monotonicMs: () => performance.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 
 export async function fakeCluster(options: FakeKubeOptions = {}): Promise<{ fake: FakeKube; cluster: KubeCluster }> {
   const fake = await startFakeKubeApiServer({ readyDelayMs: 15, tickMs: 5, ...options });
