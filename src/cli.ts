@@ -1,55 +1,16 @@
-// Terminal entry: `model-canary <command> [--flag value ...]`. Flags are the action's inputs; the same commands run.
-import { parseArgs } from 'node:util';
+// Terminal entry: `model-canary <command> [--flag value ...]` (parsing and help in src/cli/). Flags are the action's
+// inputs; the same commands run.
 import { type CommandResult, systemClock } from './commands/context.js';
 import { EXIT, exitCodeForError, runCommand } from './commands/run.js';
-import { buildConfig, ConfigError } from './core/config.js';
-import { COMMANDS, CONFIG_KEYS, SECRET_KEYS } from './core/config-schema.js';
+import { buildConfig } from './core/config.js';
+import { SECRET_KEYS } from './core/config-schema.js';
 import type { Logger } from './core/ports.js';
 import { readConfigFile } from './config-file.js';
 import { forJobLog } from './adapters/job-log.js';
 import { guardJsonForJobLog } from './core/workflow-commands.js';
 import { redactUrls } from './core/url-credentials.js';
 import { createServices, localRunInfo } from './wiring.js';
-
-const FLAGS_WITHOUT_VALUE = new Set([
-  'dry-run',
-  'comment',
-  'wait-for-lease',
-  'fail-on-rollback',
-  'advance-on-evidence',
-]);
-
-const USAGE = `usage: model-canary <${COMMANDS.join('|')}> [--flag value ...]
-Every action input is a flag (--manifests k8s/ --image reg/name@sha256:... --steps 10,50,100);
---output json prints the report JSON on stdout. See the README for every flag.`;
-
-/** `--dry-run` alone means true, as the contract says; util.parseArgs then reads every flag as a string. */
-function withImplicitTrue(args: string[]): string[] {
-  return args.flatMap((arg, index) => {
-    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
-    const next = args[index + 1];
-    const hasValue = next !== undefined && !next.startsWith('--');
-    return name && FLAGS_WITHOUT_VALUE.has(name) && !hasValue ? [arg, 'true'] : [arg];
-  });
-}
-
-export function parseCli(argv: string[]): Record<string, string> {
-  const options = Object.fromEntries(CONFIG_KEYS.map((key) => [key, { type: 'string' as const }]));
-  let parsed;
-  try {
-    parsed = parseArgs({ args: withImplicitTrue(argv), options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new ConfigError([`${(error as Error).message.replace(/\. To specify.*$/, '')}`]);
-  }
-  const [command, ...extra] = parsed.positionals;
-  if (extra.length > 0)
-    throw new ConfigError([`unexpected argument ${JSON.stringify(extra[0])}: flags take the form --name value`]);
-  const flags = Object.fromEntries(Object.entries(parsed.values).filter(([, v]) => typeof v === 'string')) as Record<
-    string,
-    string
-  >;
-  return command ? { ...flags, command } : flags;
-}
+import { parseCli, programHelp } from './cli/parse.js';
 
 /**
  * Secrets may come as `MODEL_CANARY_<KEY>` variables (`MODEL_CANARY_MLFLOW_TOKEN`) instead of flags, so they stay out
@@ -82,17 +43,23 @@ function print(result: CommandResult, json: boolean): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return argv.length === 0 ? EXIT.badInput : EXIT.ok;
+  if (argv.length === 0) {
+    process.stdout.write(programHelp());
+    return EXIT.badInput;
   }
   try {
-    const flags = parseCli(argv);
-    if (!flags.command) throw new ConfigError([`command: missing: ${USAGE.split('\n')[0]}`]);
+    const parsed = parseCli(argv);
+    if ('exit' in parsed) return parsed.exit;
+    const flags: Record<string, string> = { ...parsed.flags, command: parsed.command };
     const config = buildConfig({ ...readConfigFile(flags.config), ...secretsFromEnvironment(process.env) }, flags);
     const services = createServices(config, { logger: stderrLogger, mask: () => undefined, run: localRunInfo() });
     const result = await runCommand({ config, logger: stderrLogger, clock: systemClock, cwd: process.cwd(), services });
     print(result, config.output === 'json');
+    const rolledBack = result.exitCode === EXIT.rolledBack || result.exitCode === EXIT.inconclusive;
+    if (rolledBack && !config.failOnRollback) {
+      stderrLogger.warn(`${result.report.verdict} (fail-on-rollback is false, so the exit code is 0)`);
+      return EXIT.ok;
+    }
     return result.exitCode;
   } catch (error) {
     // Whatever failed may quote a URL with its credentials, and the terminal masks nothing.

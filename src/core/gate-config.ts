@@ -1,6 +1,7 @@
 // One gate as users write it in YAML (kebab-case keys of the contract), parsed into a normalised GateSpec.
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { didYouMean } from './suggest.js';
 
 export const BUILTIN_GATES = [
   'error-rate',
@@ -69,64 +70,93 @@ const increase = z
     return 1 + (match[2] === '%' ? amount / 100 : amount);
   });
 
-const rawGateSchema = z.strictObject(
-  {
-    name: z
-      .string({ error: 'name must be a string: a built-in (error-rate, latency-p95, ...) or your own name' })
-      .regex(/^[a-z0-9][a-z0-9._-]*$/i, 'name must be letters, digits, dot, dash or underscore, e.g. error-rate'),
-    query: z
-      .string({ error: 'query must be a PromQL string, e.g. max(model_queue_depth{ {{ selector }} })' })
-      .optional(),
-    max: number('max').optional(),
-    min: number('min').optional(),
-    'max-increase': increase.optional(),
-    'max-ratio': number('max-ratio')
-      .refine((value) => value > 0, 'max-ratio must be above 0, e.g. 1.5 (canary at most 1.5x the baseline)')
-      .optional(),
-    'min-requests': z
-      .number({ error: 'min-requests must be a whole number of requests, e.g. 200' })
-      .int('min-requests must be a whole number of requests, e.g. 200')
-      .nonnegative('min-requests must be 0 or more')
-      .optional(),
-    window: z
-      .string({ error: 'window must be a Prometheus duration like 30s, 2m or 1h' })
-      .regex(PROM_DURATION, 'window must be a Prometheus duration like 30s, 2m or 1h')
-      .optional(),
-    metric: z
-      .string({ error: 'metric must be a metric name' })
-      .regex(METRIC_NAME, 'metric must be a Prometheus metric name like http_requests_total')
-      .optional(),
-    'requests-metric': z
-      .string()
-      .regex(METRIC_NAME, 'requests-metric must be a counter name like http_requests_total')
-      .optional(),
-    labels: z
-      .record(
-        z.string().regex(LABEL_NAME, 'labels keys must be label names like route'),
-        z.string({ error: 'labels values must be strings' }),
-      )
-      .optional(),
-    confidence: number('confidence')
-      .refine((value) => value > 0.5 && value < 1, 'confidence must be between 0.5 and 1, e.g. 0.99')
-      .optional(),
-    method: z.enum(['psi', 'ks'], { error: 'method must be psi or ks' }).optional(),
-  },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown key(s) ${issue.keys.join(', ')}: allowed are name, query, max, min, max-increase, max-ratio, min-requests, window, metric, requests-metric, labels, confidence, method`
-        : 'a gate must be a mapping like {name: error-rate, max: 0.01}',
-  },
-);
+/** Every key a gate may have (the YAML form of the contract). */
+export const GATE_KEYS = [
+  'name',
+  'query',
+  'max',
+  'min',
+  'max-increase',
+  'max-ratio',
+  'min-requests',
+  'window',
+  'metric',
+  'requests-metric',
+  'labels',
+  'confidence',
+  'method',
+] as const;
+
+function unknownKeys(keys: string[]): string {
+  const hints = keys.map((key) => `${key}${didYouMean(key, GATE_KEYS).replace(/^ (.*)$/, ' ($1)')}`);
+  return `unknown key(s) ${hints.join(', ')}: allowed are ${GATE_KEYS.join(', ')}`;
+}
+
+// Loose, so that unknown keys reach the refinement below and get a "did you mean" (a strict object's
+// unrecognized_keys issue is reported by the config as an unknown setting); still closed in the JSON Schema.
+const rawGateSchema = z
+  .looseObject(
+    {
+      name: z
+        .string({ error: 'name must be a string: a built-in (error-rate, latency-p95, ...) or your own name' })
+        .regex(/^[a-z0-9][a-z0-9._-]*$/i, 'name must be letters, digits, dot, dash or underscore, e.g. error-rate'),
+      query: z
+        .string({ error: 'query must be a PromQL string, e.g. max(model_queue_depth{ {{ selector }} })' })
+        .optional(),
+      max: number('max').optional(),
+      min: number('min').optional(),
+      'max-increase': increase.optional(),
+      'max-ratio': number('max-ratio')
+        .refine((value) => value > 0, 'max-ratio must be above 0, e.g. 1.5 (canary at most 1.5x the baseline)')
+        .optional(),
+      'min-requests': z
+        .number({ error: 'min-requests must be a whole number of requests, e.g. 200' })
+        .int('min-requests must be a whole number of requests, e.g. 200')
+        .nonnegative('min-requests must be 0 or more')
+        .optional(),
+      window: z
+        .string({ error: 'window must be a Prometheus duration like 30s, 2m or 1h' })
+        .regex(PROM_DURATION, 'window must be a Prometheus duration like 30s, 2m or 1h')
+        .optional(),
+      metric: z
+        .string({ error: 'metric must be a metric name' })
+        .regex(METRIC_NAME, 'metric must be a Prometheus metric name like http_requests_total')
+        .optional(),
+      'requests-metric': z
+        .string()
+        .regex(METRIC_NAME, 'requests-metric must be a counter name like http_requests_total')
+        .optional(),
+      labels: z
+        .record(
+          z.string().regex(LABEL_NAME, 'labels keys must be label names like route'),
+          z.string({ error: 'labels values must be strings' }),
+        )
+        .optional(),
+      confidence: number('confidence')
+        .refine((value) => value > 0.5 && value < 1, 'confidence must be between 0.5 and 1, e.g. 0.99')
+        .optional(),
+      method: z.enum(['psi', 'ks'], { error: 'method must be psi or ks' }).optional(),
+    },
+    { error: 'a gate must be a mapping like {name: error-rate, max: 0.01}' },
+  )
+  .meta({ additionalProperties: false });
 
 export const gateSpecSchema = rawGateSchema
   .superRefine((raw, ctx) => {
+    const unknown = Object.keys(raw).filter((key) => !(GATE_KEYS as readonly string[]).includes(key));
+    if (unknown.length > 0) {
+      ctx.addIssue({ code: 'custom', path: [unknown[0] as string], message: unknownKeys(unknown) });
+      return; // a mistyped key is likely the bound or the query the other checks would miss
+    }
     const builtin = (BUILTIN_GATES as readonly string[]).includes(raw.name);
     if (!builtin && raw.query === undefined) {
+      const near = didYouMean(raw.name, BUILTIN_GATES);
       ctx.addIssue({
         code: 'custom',
-        path: ['query'],
-        message: `gate '${raw.name}' is not a built-in (${BUILTIN_GATES.join(', ')}), so it needs a query`,
+        path: near ? ['name'] : ['query'],
+        message: near
+          ? `gate '${raw.name}' is not a built-in:${near} (built-ins: ${BUILTIN_GATES.join(', ')}; a custom gate needs a query)`
+          : `gate '${raw.name}' is not a built-in (${BUILTIN_GATES.join(', ')}), so it needs a query`,
       });
     }
     if (raw.query !== undefined) {

@@ -2,6 +2,7 @@
 // there, and which model layouts it can load. `base-image` takes a preset name (`mlserver`), a preset name with a tag
 // (`mlserver:1.7.1-sklearn`), a mirror of a preset's image (myacr.azurecr.io/seldonio/mlserver:1.7.1), or any image.
 // Pure: the builder applies `modelTarget`, `env` and `cmd`; `plan` prints `modelLayoutWarnings`.
+import { editDistance } from './suggest.js';
 import { DOCKER_HUB, isValidTag, parseImageRef } from './image-ref.js';
 
 export const PRESET_NAMES = ['mlserver', 'kserve-sklearn', 'triton'] as const;
@@ -112,18 +113,6 @@ const ALIASES: Record<string, PresetName> = {
   tritonserver: 'triton',
   'nvidia-triton': 'triton',
 };
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
-}
 
 /**
  * The preset a `base-image` value was probably meant to name (`mlsever` -> `mlserver`, `sklearn` ->

@@ -52,6 +52,12 @@ describe('gateSpecSchema', () => {
     [{ name: 'error-rate', max: 1, window: '5 minutes' }, /Prometheus duration like 30s/],
     [{ name: 'error-rate', max: 1, treshold: 2 }, /unknown key\(s\) treshold: allowed are name, query/],
     [{ name: 'latency-p95', 'max-ratio': 1.2, confidence: 2 }, /confidence must be between 0.5 and 1/],
+    [{ name: 'eror-rate', max: 0.01 }, /gate 'eror-rate' is not a built-in: did you mean 'error-rate'\?/],
+    [{ name: 'latncy-p95', max: 1 }, /did you mean 'latency-p95'\?/],
+    [
+      { name: 'error-rate', 'max-increse': '50%' },
+      /unknown key\(s\) max-increse \(did you mean 'max-increase'\?\): allowed are name, query, max, min, max-increase/,
+    ],
   ])('rejects %j with a message saying the allowed form', (raw, message) => {
     const result = gateSpecSchema.safeParse(raw);
     expect(result.success).toBe(false);

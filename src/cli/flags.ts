@@ -1,0 +1,101 @@
+// What the CLI knows about each flag, from the config schema (src/core/config-schema.ts) and the action's own
+// metadata (action.yml, shipped with the package): so `--help` and the action's inputs never drift apart.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { type Command, type ConfigKey, CONFIG_KEYS, configFileSchema, SECRET_KEYS } from '../core/config-schema.js';
+import { INPUT_DEFAULTS } from '../core/input-defaults.js';
+
+/** Flags of the CLI alone, which action.yml (the inputs' descriptions) does not list. */
+const CLI_ONLY: Partial<Record<ConfigKey, ActionInput>> = {
+  output: { description: 'text, or json: the report JSON on stdout.', default: 'text' },
+  'show-objects': { description: 'plan text: print every object at every step.', default: 'false' },
+};
+
+export interface FlagDoc {
+  key: ConfigKey;
+  description: string;
+  /** As shown in help; none when the schema and action.yml state none. */
+  default?: string;
+  /** The commands that use the flag; undefined: the schema does not say, so every command lists it. */
+  commands?: readonly Command[];
+  /** `--flag` alone means true. */
+  boolean: boolean;
+  /** The value is YAML (no plain-string form in the schema): `@path` reads it from a file. */
+  yaml: boolean;
+  secret: boolean;
+}
+
+type JsonSchema = {
+  type?: string | string[];
+  anyOf?: JsonSchema[];
+  description?: string;
+  default?: unknown;
+  commands?: unknown;
+};
+
+const types = (schema: JsonSchema): string[] => [
+  ...(Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : []),
+  ...(schema.anyOf ?? []).flatMap(types),
+];
+
+interface ActionInput {
+  description?: string;
+  default?: unknown;
+}
+
+/** action.yml's inputs, found beside the package.json above this file (src/cli/ in a clone, dist/ when bundled). */
+function actionInputs(): Record<string, ActionInput> {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 5; up++, dir = dirname(dir)) {
+    const file = join(dir, 'action.yml');
+    if (existsSync(file) && existsSync(join(dir, 'package.json'))) {
+      try {
+        return (parse(readFileSync(file, 'utf8')) as { inputs?: Record<string, ActionInput> }).inputs ?? {};
+      } catch {
+        return {};
+      }
+    }
+  }
+  return {};
+}
+
+const shown = (value: unknown): string | undefined =>
+  value === undefined || value === null || value === ''
+    ? undefined
+    : Array.isArray(value)
+      ? value.join(',')
+      : String(value);
+
+let cached: FlagDoc[] | undefined;
+
+/** Every flag (every config key but `command`, which is the first word). */
+export function flagDocs(): FlagDoc[] {
+  if (cached) return cached;
+  const inputs = actionInputs();
+  const shape = configFileSchema.shape as Record<string, z.ZodType>;
+  cached = CONFIG_KEYS.filter((key) => key !== 'command').map((key) => {
+    const schema = z.toJSONSchema(shape[key] as z.ZodType, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+    const kinds = types(schema);
+    const commands = Array.isArray(schema.commands) ? (schema.commands as Command[]) : undefined;
+    const input = inputs[key] ?? CLI_ONLY[key] ?? {};
+    const doc: FlagDoc = {
+      key,
+      description: (schema.description ?? input.description ?? '').trim(),
+      boolean: kinds.includes('boolean'),
+      yaml: kinds.length > 0 && !kinds.includes('string'),
+      secret: SECRET_KEYS.includes(key),
+    };
+    const given = shown(schema.default ?? (INPUT_DEFAULTS as Record<string, string>)[key] ?? input.default);
+    // `${{ github.token }}` and the like are the runner's, not the CLI's.
+    if (given !== undefined && !given.includes('${{')) doc.default = given;
+    if (commands) doc.commands = commands;
+    return doc;
+  });
+  return cached;
+}
+
+export const flagsOf = (command: Command): FlagDoc[] =>
+  flagDocs().filter((flag) => !flag.commands || flag.commands.includes(command));

@@ -1,0 +1,156 @@
+// argv -> the command and its flags (strings, as the action's inputs are), with commander: per-command --help from
+// the schema, --version, "did you mean" for commands and flags, values that begin with '-', and @path for YAML flags.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command as Program, CommanderError, Option } from 'commander';
+import packageJson from '../../package.json' with { type: 'json' };
+import { ConfigError } from '../core/config.js';
+import { type Command, COMMANDS } from '../core/config-schema.js';
+import { didYouMean } from '../core/suggest.js';
+import { type FlagDoc, flagDocs, flagsOf } from './flags.js';
+import { COMMAND_SUMMARIES, flagHelp, PROGRAM_FOOTER, USAGE_LINE } from './help.js';
+
+export const VERSION: string = packageJson.version;
+
+/** Either the command to run with its flags, or an exit code when help or the version was printed. */
+export type ParsedCli = { command: Command; flags: Record<string, string> } | { exit: number };
+
+export interface ParseOptions {
+  cwd?: string;
+  /** Where help and the version go (stdout). */
+  write?: (text: string) => void;
+}
+
+const isCommand = (word: string): word is Command => (COMMANDS as readonly string[]).includes(word);
+
+function program(write: (text: string) => void, found: (command: Command, sub: Program) => void): Program {
+  const root = new Program('model-canary')
+    .usage('<command> [--flag value ...]')
+    .description('Deliver ML models to Kubernetes safely: build, push by digest, canary, judge, promote or roll back.')
+    .version(VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .helpCommand(false)
+    .configureHelp({ styleTitle: (title) => title.toLowerCase() })
+    .configureOutput({ writeOut: write, writeErr: () => undefined, outputError: () => undefined })
+    .showSuggestionAfterError(false)
+    .exitOverride()
+    .addHelpText('after', PROGRAM_FOOTER);
+  for (const name of COMMANDS) {
+    const sub = root.command(name).description(COMMAND_SUMMARIES[name]).usage('[--flag value ...]');
+    for (const flag of flagsOf(name)) {
+      // A required value is taken even when it begins with '-' (a YAML list, a negative number).
+      sub.addOption(new Option(flag.boolean ? `--${flag.key} [true|false]` : `--${flag.key} <value>`, flagHelp(flag)));
+    }
+    sub.action(() => found(name, sub));
+  }
+  return root;
+}
+
+function quoted(message: string): string | undefined {
+  return /'([^']+)'/.exec(message)?.[1];
+}
+
+/** Commander's errors as the config errors the CLI reports (exit 2), with the near name when there is one. */
+function inputError(error: CommanderError, argv: string[]): ConfigError {
+  const command = argv.find(isCommand);
+  switch (error.code) {
+    case 'commander.unknownCommand': {
+      const typed = quoted(error.message) ?? argv[0] ?? '';
+      return new ConfigError([
+        `command: must be one of ${COMMANDS.join(', ')} (got '${typed}')${didYouMean(typed, COMMANDS).replace(/^ /, ': ')}`,
+      ]);
+    }
+    case 'commander.unknownOption': {
+      const typed = (quoted(error.message) ?? '').split('=')[0] as string;
+      const own = command ? flagsOf(command).map((flag) => `--${flag.key}`) : [];
+      const elsewhere = flagDocs().find((flag) => `--${flag.key}` === typed);
+      const why = command && elsewhere?.commands ? ` (used by ${elsewhere.commands.join(', ')}, not '${command}')` : '';
+      if (!command && elsewhere) {
+        return new ConfigError([
+          `'${typed}' needs a command before it: model-canary <${COMMANDS.join('|')}> ${typed} ...`,
+        ]);
+      }
+      if (command && own.includes(typed)) {
+        return new ConfigError([
+          `'${typed}' comes before the command: flags go after it (model-canary ${command} ${typed} ...)`,
+        ]);
+      }
+      const near = didYouMean(typed, [...own, '--help']);
+      return new ConfigError([
+        `Unknown option '${typed}'${why}${near.replace(/^ /, ': ')}${command ? ` (see model-canary ${command} --help)` : ''}`,
+      ]);
+    }
+    case 'commander.optionMissingArgument': {
+      const flag = /'(--[a-z-]+)/.exec(error.message)?.[1] ?? 'the option';
+      return new ConfigError([`${flag.replace(/^--/, '')}: ${flag} needs a value`]);
+    }
+    case 'commander.excessArguments':
+      return new ConfigError([
+        `unexpected argument ${JSON.stringify(argv.find((arg, i) => i > 0 && !arg.startsWith('-')) ?? '')}: flags take the form --name value`,
+      ]);
+    default:
+      return new ConfigError([error.message.replace(/^error: /, '')]);
+  }
+}
+
+/** `--gates @gates.yaml`: a YAML-valued flag read from a file, relative to the working directory. */
+function readAtFile(flag: FlagDoc, value: string, cwd: string): string {
+  const path = value.slice(1);
+  const full = resolve(cwd, path);
+  if (path === '' || !existsSync(full) || !statSync(full).isFile()) {
+    throw new ConfigError([`${flag.key}: file not found: ${path || '(empty path)'} (from --${flag.key} ${value})`]);
+  }
+  try {
+    return readFileSync(full, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`${flag.key}: cannot read ${path}: ${(error as Error).message}`]);
+  }
+}
+
+export function parseCli(argv: string[], options: ParseOptions = {}): ParsedCli {
+  const write = options.write ?? ((text: string) => process.stdout.write(text));
+  const cwd = options.cwd ?? process.cwd();
+  let chosen: { command: Command; sub: Program } | undefined;
+  const root = program(write, (command, sub) => (chosen = { command, sub }));
+
+  if (argv[0] === 'help') {
+    const [, topic, ...rest] = argv;
+    if (topic === undefined) {
+      write(root.helpInformation());
+      return { exit: 0 };
+    }
+    if (rest.length > 0) throw new ConfigError([`help: takes one command (got '${argv.slice(1).join(' ')}')`]);
+    if (!isCommand(topic)) {
+      const near = didYouMean(topic, COMMANDS).replace(/^ /, ': ');
+      throw new ConfigError([`help: no command '${topic}'${near} (commands: ${COMMANDS.join(', ')})`]);
+    }
+    const sub = root.commands.find((command) => command.name() === topic) as Program;
+    write(sub.helpInformation());
+    return { exit: 0 };
+  }
+  try {
+    root.parse(argv, { from: 'user' });
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    if (error.exitCode === 0) return { exit: 0 }; // help or version, printed
+    throw inputError(error, argv);
+  }
+  if (!chosen) throw new ConfigError([`command: missing: usage: ${USAGE_LINE}`]);
+  const { command, sub } = chosen;
+  const flags: Record<string, string> = {};
+  for (const flag of flagsOf(command)) {
+    const value: unknown = sub.getOptionValue(new Option(`--${flag.key}`).attributeName());
+    if (value === undefined) continue;
+    const text = value === true ? 'true' : String(value);
+    flags[flag.key] = flag.yaml && text.startsWith('@') ? readAtFile(flag, text, cwd) : text;
+  }
+  return { command, flags };
+}
+
+/** The overview, for `model-canary` with no arguments. */
+export function programHelp(): string {
+  return program(
+    () => undefined,
+    () => undefined,
+  ).helpInformation();
+}
