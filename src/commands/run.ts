@@ -4,6 +4,7 @@ import type { CommandContext, CommandResult } from './context.js';
 import { COMMAND_HANDLERS } from './index.js';
 import { EXIT } from './exit-codes.js';
 import { PreflightError } from '../engine/deploy.js';
+import { checkInputs } from './check-inputs.js';
 
 export { EXIT } from './exit-codes.js';
 
@@ -13,6 +14,8 @@ export function exitCodeForError(error: unknown): number {
   return badInput ? EXIT.badInput : EXIT.error;
 }
 
-export function runCommand(context: CommandContext): Promise<CommandResult> {
+/** Checks the inputs that name files (a ConfigError, exit 2, when one is missing), then runs the command. */
+export async function runCommand(context: CommandContext): Promise<CommandResult> {
+  await checkInputs(context.config, context.cwd);
   return COMMAND_HANDLERS[context.config.command](context);
 }

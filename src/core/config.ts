@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { type Command, type ConfigFile, type ConfigKey, configFileSchema, SECRET_KEYS } from './config-schema.js';
 import { formatDuration } from './duration.js';
+import { parseImageRef, registryProblem, repositoryProblem, tagProblem } from './image-ref.js';
 import { DEFAULT_GATES, type GateSpec } from './gate-config.js';
 import { parseModelSource } from './model-source.js';
 import { baseImageProblem } from './serving-presets.js';
@@ -68,6 +69,8 @@ export interface RolloutConfig {
   github: { token?: string; comment: boolean; environment?: string };
   grafana: { url?: string; token?: string };
   dryRun: boolean;
+  /** `show-objects` (CLI `plan` text only): every object at every step as YAML. */
+  showObjects: boolean;
   failOnRollback: boolean;
   output: 'text' | 'json';
 }
@@ -131,6 +134,8 @@ function issueText(issue: z.core.$ZodIssue, raw: RawSettings): string {
     return `unknown setting ${issue.keys.map((k) => `'${k}'`).join(', ')}: see the inputs table in the README`;
   }
   const field = [key, ...rest].join('.');
+  // A message that already quotes the value it refused needs no second copy of it.
+  if (issue.message.includes('(got ')) return `${field}: ${issue.message}`;
   return `${field}: ${issue.message} (got ${describeValue(key ?? '', raw)})`;
 }
 
@@ -199,10 +204,83 @@ function crossChecks(command: Command, s: ConfigFile): string[] {
     problems.push('builder: oci needs base-image (the serving image the model goes on)');
   }
   problems.push(...modelSourceChecks(s, builder));
+  problems.push(...nameChecks(s));
+  problems.push(...urlSchemeChecks(s));
   problems.push(...clearTextChecks(s));
   problems.push(...stepDurationChecks(s));
   const baseImage = s['base-image'] && baseImageProblem(s['base-image'].trim());
   if (baseImage) problems.push(`base-image: ${baseImage}`);
+  return problems;
+}
+
+/** Every URL input is fetched over HTTP: `prometheus:9090` parses as a URL (scheme `prometheus:`) but is none. */
+function urlSchemeChecks(s: ConfigFile): string[] {
+  const urls: Array<[ConfigKey, string | undefined, string]> = [
+    ['prometheus-url', s['prometheus-url'], 'http://prometheus:9090'],
+    ['grafana-url', s['grafana-url'], 'https://grafana.example.com'],
+    ['mlflow-tracking-uri', s['mlflow-tracking-uri'], 'https://mlflow.example.com'],
+  ];
+  return urls.flatMap(([key, url, example]) => {
+    if (url === undefined || /^https?:\/\//i.test(url.trim())) return [];
+    return [`${key}: must be an http:// or https:// URL like ${example} (got ${JSON.stringify(redactUrls(url))})`];
+  });
+}
+
+/** RFC 1123 label: what a namespace or a container is named. */
+const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
+/** RFC 1123 subdomain: what a Deployment or an InferenceService is named. */
+const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+/** The model's name is also the value of its pods' `app` label, which Kubernetes limits to 63 characters. */
+const MAX_NAME = 63;
+const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(?:\/[a-z0-9_.]+)?$/;
+
+function kubeNameProblem(value: string, pattern: RegExp, what: string): string | undefined {
+  const form = `${what}: lowercase letters, digits and -${pattern === DNS_SUBDOMAIN ? ' or .' : ''}, starting and ending with a letter or digit, at most ${MAX_NAME} characters`;
+  if (value.length > MAX_NAME) return `is ${value.length} characters long (expected ${form})`;
+  if (pattern.test(value)) return undefined;
+  if (pattern.test(value.toLowerCase()))
+    return `has uppercase letters (expected ${form}; use '${value.toLowerCase()}')`;
+  return `is not valid (expected ${form})`;
+}
+
+/**
+ * What the cluster and the registry would refuse, refused before anything runs: image references (the OCI
+ * distribution grammar), registry, repository and tags, and Kubernetes names.
+ */
+function nameChecks(s: ConfigFile): string[] {
+  const problems: string[] = [];
+  const got = (value: string) => `(got ${JSON.stringify(value)})`;
+  if (s.image !== undefined) {
+    try {
+      parseImageRef(s.image);
+    } catch (error) {
+      problems.push(`image: ${(error as Error).message.replace(/^image reference /, '')}`);
+    }
+  }
+  const registry = s.registry !== undefined ? registryProblem(s.registry) : undefined;
+  if (registry) problems.push(`registry: ${registry} ${got(s.registry!)}`);
+  const repository = s.repository !== undefined ? repositoryProblem(s.repository) : undefined;
+  if (repository) problems.push(`repository: ${repository} ${got(s.repository!)}`);
+  for (const tag of s.tags ?? []) {
+    const problem = tagProblem(tag);
+    if (problem) problems.push(`tags: '${tag}' is not a valid tag: ${problem}`);
+  }
+  const names: Array<[ConfigKey, string | undefined, RegExp, string]> = [
+    ['namespace', s.namespace, DNS_LABEL, 'a namespace name (RFC 1123 label)'],
+    ['model', s.model, DNS_SUBDOMAIN, 'the name of the Deployment or InferenceService (RFC 1123)'],
+    ['container', s.container, DNS_LABEL, 'a container name (RFC 1123 label)'],
+  ];
+  for (const [key, value, pattern, what] of names) {
+    const problem = value !== undefined ? kubeNameProblem(value, pattern, what) : undefined;
+    if (problem) problems.push(`${key}: '${value}' ${problem}`);
+  }
+  for (const platform of s.platforms ?? []) {
+    if (!PLATFORM.test(platform)) {
+      problems.push(
+        `platforms: '${platform}' is not a platform (expected os/architecture[/variant], e.g. linux/amd64)`,
+      );
+    }
+  }
   return problems;
 }
 
@@ -374,6 +452,7 @@ function toRolloutConfig(command: Command, s: ConfigFile): RolloutConfig {
     github: { token: s['github-token'], comment: s.comment ?? true, environment: s.environment },
     grafana: { url: s['grafana-url'], token: s['grafana-token'] },
     dryRun: s['dry-run'] ?? false,
+    showObjects: s['show-objects'] ?? false,
     failOnRollback: s['fail-on-rollback'] ?? true,
     output: s.output ?? 'text',
   };

@@ -3,9 +3,12 @@ import {
   assertDigest,
   formatImageRef,
   imageByDigest,
+  digestProblem,
   isPlainHttpRegistry,
   parseImageRef,
   registryBaseUrl,
+  registryProblem,
+  repositoryProblem,
 } from '../../src/core/image-ref.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
@@ -40,6 +43,43 @@ describe('parseImageRef', () => {
     ['reg.io/x:-tag', "tag '-tag'"],
   ])('rejects %j naming the problem', (reference, message) => {
     expect(() => parseImageRef(reference)).toThrow(message);
+  });
+});
+
+describe('problems, each saying what is wrong', () => {
+  it.each([
+    ['myacr.azurecr.io', undefined],
+    ['localhost:5000', undefined],
+    ['[::1]:5000', undefined],
+    ['https://myacr.azurecr.io', 'drop the https://'],
+    ['myacr.azurecr.io/models', 'has no path'],
+    ['r.io:70000', 'port 70000'],
+    ['my registry', "'my registry' is not a host name"],
+  ])('registry %j', (registry, problem) => {
+    if (problem === undefined) expect(registryProblem(registry)).toBeUndefined();
+    else expect(registryProblem(registry)).toContain(problem);
+  });
+
+  it.each([
+    ['models/churn', undefined],
+    ['a__b/c-d.e', undefined],
+    ['Models/Churn', "'Models' has uppercase letters"],
+    ['models//churn', 'empty path component'],
+    ['models/churn!', "'churn!' is not a valid path component"],
+  ])('repository %j', (repository, problem) => {
+    if (problem === undefined) expect(repositoryProblem(repository)).toBeUndefined();
+    else expect(repositoryProblem(repository)).toContain(problem);
+  });
+
+  it.each([
+    [DIGEST, undefined],
+    ['sha256:abc', '64 hex digits, got 3'],
+    [`sha512:${'a'.repeat(128)}`, "algorithm 'sha512' is not supported"],
+    [`sha256:${'A'.repeat(64)}`, 'lowercase hex'],
+    ['abc', 'expected sha256:'],
+  ])('digest %j', (digest, problem) => {
+    if (problem === undefined) expect(digestProblem(digest)).toBeUndefined();
+    else expect(digestProblem(digest)).toContain(problem);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { KubeObject, ObjectKey } from '../ports.js';
 import type { RolloutTarget } from '../target.js';
 import { clone, objectId, specOf } from '../kube.js';
+import { ManifestError } from '../manifests.js';
 import { gatewayApiRouterObjects, baseHttpRoute, weightedHttpRoute } from './gateway-api.js';
 import { baseVirtualService, istioRouterObjects, weightedVirtualService } from './istio.js';
 import { kservePromoted, kserveRestored, kserveRouterObjects } from './kserve.js';
@@ -28,9 +29,9 @@ export function objectsAtWeight(
   stableReplicas: number = target.replicas,
 ): KubeObject[] {
   if ((router === 'kserve') !== (target.kind === 'InferenceService')) {
-    throw new Error(
-      `router '${router}' cannot roll out ${objectId(target.stable)}: use router 'kserve' for an InferenceService and another router for a Deployment`,
-    );
+    throw new ManifestError([
+      `router: '${router}' cannot roll out ${objectId(target.stable)}: use router 'kserve' for an InferenceService and another router for a Deployment`,
+    ]);
   }
   switch (router) {
     case 'replicas':

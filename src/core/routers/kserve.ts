@@ -3,6 +3,7 @@
 import type { KubeObject } from '../ports.js';
 import type { RolloutTarget } from '../target.js';
 import { clone, objectId, specOf } from '../kube.js';
+import { ManifestError } from '../manifests.js';
 import { weights } from './services.js';
 
 export const KSERVE_API_VERSION = 'serving.kserve.io/v1beta1';
@@ -14,7 +15,7 @@ type Predictor = Record<string, unknown> & { containers?: { name?: string; image
 export function predictorOf(isvc: KubeObject): Predictor {
   const predictor = specOf(isvc).predictor;
   if (!predictor || typeof predictor !== 'object') {
-    throw new Error(`${objectId(isvc)} has no spec.predictor: KServe needs one to serve the model`);
+    throw new ManifestError([`${objectId(isvc)} has no spec.predictor: KServe needs one to serve the model`]);
   }
   return predictor as Predictor;
 }
@@ -26,9 +27,9 @@ export function predictorWithImage(target: RolloutTarget): Predictor {
   const container =
     containers.find((c) => c.name === target.container) ?? (containers.length === 1 ? containers[0] : undefined);
   if (!container) {
-    throw new Error(
+    throw new ManifestError([
       `${objectId(target.stable)} has no predictor container '${target.container}' to put ${target.image} in: name the container in spec.predictor.containers`,
-    );
+    ]);
   }
   container.image = target.image;
   return predictor;

@@ -2,7 +2,8 @@
 import type { KubeObject } from '../ports.js';
 import type { RolloutTarget } from '../target.js';
 import { CANARY_SUFFIX } from '../target.js';
-import { clone, specOf } from '../kube.js';
+import { clone, objectId, specOf } from '../kube.js';
+import { ManifestError } from '../manifests.js';
 import { canaryServiceName, weights } from './services.js';
 import { MANAGED_BY, trafficBase } from './traffic.js';
 
@@ -31,9 +32,13 @@ export function userIngress(target: RolloutTarget, service: KubeObject): KubeObj
       object.kind === 'Ingress' && backends(object).some((backend) => backend.service?.name === service.metadata.name),
   );
   if (!ingress) {
-    throw new Error(
-      `router 'nginx' needs an Ingress in the manifests with a backend on Service ${service.metadata.name}: add it, or use another router`,
-    );
+    const name = service.metadata.name;
+    throw new ManifestError([
+      `router: 'nginx' needs an Ingress in the manifests with a backend on ${objectId(service)}, and the manifests ` +
+        `have none: add one (apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: ${name}, namespace: ` +
+        `${target.namespace}}, spec: {ingressClassName: nginx, rules: [{http: {paths: [{path: /, pathType: Prefix, ` +
+        `backend: {service: {name: ${name}, port: {number: <the Service's port>}}}}]}}]}), or use another router`,
+    ]);
   }
   return ingress;
 }

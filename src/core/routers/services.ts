@@ -3,13 +3,14 @@ import type { KubeObject } from '../ports.js';
 import type { RolloutTarget } from '../target.js';
 import { CANARY_SUFFIX, TRACK_LABEL } from '../target.js';
 import { clone, objectId, specOf } from '../kube.js';
+import { ManifestError } from '../manifests.js';
 
 /** The user's Service, or an error saying why this router cannot work without one. */
 export function requireService(target: RolloutTarget, router: string): KubeObject {
   if (!target.service) {
-    throw new Error(
-      `router '${router}' needs a Service selecting the pods of ${objectId(target.stable)}: add one to the manifests, or use router 'replicas'`,
-    );
+    throw new ManifestError([
+      `router: '${router}' needs a Service selecting the pods of ${objectId(target.stable)}: add one to the manifests, or use router 'replicas'`,
+    ]);
   }
   return target.service;
 }
