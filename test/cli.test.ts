@@ -27,23 +27,26 @@ describe('model-canary CLI', () => {
     const report = JSON.parse(run.stdout);
     expect(report).toMatchObject({ command: 'plan', verdict: 'planned', digest: m.DIGEST, model: 'churn-scorer' });
     expect(report.steps.map((s: { replicas: unknown }) => s.replicas)).toEqual([
-      { stable: 2, canary: 1 },
-      { stable: 0, canary: 3 },
+      // The HPA owns the stable: it stays at minReplicas (3), the canary is a share of it.
+      { stable: 3, canary: 1 },
+      { stable: 3, canary: 3 },
     ]);
     expect(run.stderr).toContain('HorizontalPodAutoscaler ml/churn-scorer scales churn-scorer');
   });
 
-  it('plan prints a readable table and the YAML by default', () => {
+  it('plan prints a readable table, and the YAML with --show-objects', () => {
     const run = cli('plan', '--manifests', 'k8s/app.yaml', '--image', m.IMAGE, '--dry-run');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/step\s+canary weight\s+stable pods\s+canary pods/);
-    expect(run.stdout).toContain('name: churn-scorer-canary');
+    expect(run.stdout).not.toContain('name: churn-scorer-canary');
+    const full = cli('plan', '--manifests', 'k8s/app.yaml', '--image', m.IMAGE, '--show-objects');
+    expect(full.stdout).toContain('name: churn-scorer-canary');
   });
 
   it('plan shows each gate query with the selectors filled in and the time to detect at the expected traffic', () => {
     const run = cli('plan', '--manifests', 'k8s/', '--image', m.IMAGE, '--expected-rps', '200', '--output', 'json');
     const report = JSON.parse(run.stdout);
-    const errorRate = report.gatePlans.find((g: any) => g.name === 'error-rate');
+    const errorRate = report.gates.find((g: any) => g.name === 'error-rate');
     expect(errorRate.canaryQuery).toContain('namespace="ml",app="churn-scorer",track="canary"');
     expect(errorRate.baselineQuery).toContain('track="stable"');
     expect(errorRate.detection).toMatch(/would be caught in about \d+ s/);
@@ -129,7 +132,7 @@ describe('model-canary CLI', () => {
     expect(result.stderr + result.stdout).not.toContain('env-token-123');
   });
 
-  it('deploy --dry-run shows the plan for the image and changes nothing', () => {
+  it('deploy --dry-run runs the preflight: a Prometheus that cannot be reached fails it, and nothing changes', () => {
     const run = cli(
       'deploy',
       '--dry-run',
@@ -142,10 +145,9 @@ describe('model-canary CLI', () => {
       '--output',
       'json',
     );
-    expect(run.code).toBe(0);
-    const report = JSON.parse(run.stdout);
-    expect(report).toMatchObject({ command: 'deploy', verdict: 'planned', image: m.IMAGE });
-    expect(report.steps.map((s: { weight: number }) => s.weight)).toEqual([10, 25, 50, 100]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('preflight: cannot reach Prometheus at http://127.0.0.1:9');
+    expect(run.stdout).toBe('');
   });
 
   it.each([

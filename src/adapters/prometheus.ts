@@ -81,6 +81,27 @@ function retryable(error: AxiosError): boolean {
   );
 }
 
+const NETWORK_CAUSES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found (DNS)',
+  EAI_AGAIN: 'host name lookup failed (DNS)',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'timed out',
+  ECONNABORTED: 'timed out',
+  ERR_CANCELED: 'cancelled',
+};
+
+/** Why no answer came, in words, with the system's code: "connection refused (ECONNREFUSED)". */
+function networkCause(error: AxiosError): string {
+  const code = error.code ?? (error.cause as { code?: string } | undefined)?.code;
+  const words = code ? NETWORK_CAUSES[code] : undefined;
+  if (words && code === 'ECONNABORTED') return `${words} (${error.message})`;
+  if (words) return `${words} (${code})`;
+  return code ? `${error.message || code} (${code})` : error.message || 'no answer';
+}
+
 /** Error without secrets: Prometheus's own error text for a rejected query, else status or network code. */
 function failure(error: unknown, query: string, url: string): Extract<MetricResult, { state: 'error' }> {
   if (!(error instanceof AxiosError)) return { state: 'error', kind: 'unreachable', error: String(error) };
@@ -94,11 +115,7 @@ function failure(error: unknown, query: string, url: string): Extract<MetricResu
         ? redactUrls(body).slice(0, 300)
         : '';
   if (status === undefined) {
-    return {
-      state: 'error',
-      kind: 'unreachable',
-      error: `cannot reach Prometheus at ${url}: ${error.code ?? error.message}`,
-    };
+    return { state: 'error', kind: 'unreachable', error: `cannot reach Prometheus at ${url}: ${networkCause(error)}` };
   }
   if (status === 401 || status === 403) {
     return {

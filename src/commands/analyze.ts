@@ -1,7 +1,7 @@
 import { ConfigError } from '../core/config.js';
 import { promDuration } from '../core/duration.js';
 import { renderGatesText } from '../core/render-gates.js';
-import { analyzeNow, analyzeWindow } from '../engine/measure.js';
+import { analyzeNow, analyzeWindow, PrometheusUnreachableError } from '../engine/measure.js';
 import type { CommandHandler } from './context.js';
 import { locateTarget, resultOf } from './locate.js';
 
@@ -29,6 +29,9 @@ export const analyze: CommandHandler = async (context) => {
   const result = config.window
     ? await analyzeWindow({ ...common, from: config.window.from, to: config.window.to })
     : await analyzeNow({ ...common, at: clock.now(), window: promDuration(config.intervalMs) });
+  // Prometheus not answering is not "not enough data" (inconclusive, exit 4): it fails the run, with the cause.
+  if (result.unreachable) throw new PrometheusUnreachableError(result.unreachable);
+  if (result.authError) throw new ConfigError([`prometheus-auth: ${result.authError}`]);
   if (result.queryErrors.length > 0) throw new ConfigError(result.queryErrors);
   const report = {
     command: 'analyze',

@@ -1,4 +1,6 @@
 import { stringify } from 'yaml';
+import type { KubeObject } from '../core/ports.js';
+import { redactUrls } from '../core/url-credentials.js';
 import { renderGatesText } from '../core/render-gates.js';
 import { keyOf } from '../core/routers/index.js';
 import { checkGates, runRollout } from '../engine/deploy.js';
@@ -7,15 +9,34 @@ import { imageToDeploy } from './image.js';
 import { locateTarget, resultOf } from './locate.js';
 import { plan } from './plan.js';
 
-/** Everything `plan` shows, for the image that would be deployed: nothing in the cluster changes. */
+/** Whether the model is new to the cluster (no stable yet): then the preflight cannot ask for stable series. */
+async function firstRolloutOf(context: CommandContext, stable: KubeObject): Promise<boolean> {
+  try {
+    return !(await context.services.cluster().get(keyOf(stable)));
+  } catch (error) {
+    context.logger.warn(
+      `dry run: cannot read the cluster (${(error as Error).message}): the preflight checks only that Prometheus answers every gate's queries`,
+    );
+    return true;
+  }
+}
+
+/**
+ * Everything `plan` shows, for the image that would be deployed, and the Prometheus preflight the real run makes
+ * (read-only): a mistyped prometheus-url or gate query fails the dry run as it would fail the deploy. Nothing changes.
+ */
 async function dryRun(context: CommandContext, image: string): Promise<CommandResult> {
-  const { config } = context;
+  const { config, services, clock, logger } = context;
   const steps = config.command === 'canary' ? [config.weight] : config.steps;
   const planned = await plan({ ...context, config: { ...config, image, steps } });
+  const { target } = await locateTarget(context, image);
+  const firstRollout = await firstRolloutOf(context, target.stable);
+  await checkGates(config, target, { metrics: services.metrics(), clock, logger }, firstRollout);
+  const checked = `preflight: Prometheus at ${redactUrls(config.prometheus.url ?? '')} answered every gate's queries`;
   return {
     ...planned,
     report: { ...planned.report, command: config.command },
-    text: `dry run: nothing was changed\n${planned.text}`,
+    text: `dry run: nothing was changed\n${checked}\n${planned.text}`,
   };
 }
 

@@ -3,7 +3,8 @@ import { readManifestFiles } from '../adapters/manifest-files.js';
 import { parseManifests } from '../core/manifests.js';
 import { buildPlan } from '../core/plan.js';
 import { planReport } from '../core/report.js';
-import { renderPlanMarkdown, renderPlanText } from '../core/render-plan.js';
+import { type PlanTiming, renderPlanMarkdown, renderPlanText } from '../core/render-plan.js';
+import type { GateReport } from '../core/ports.js';
 import { codeSpan, escapeText } from '../core/markdown.js';
 import { listModelFiles } from '../adapters/model-files.js';
 import type { RolloutConfig } from '../core/config.js';
@@ -76,6 +77,21 @@ function scheduleLines(config: RolloutConfig, estimate: RolloutEstimate | undefi
   return lines;
 }
 
+function timingOf(config: RolloutConfig): PlanTiming {
+  const { analysis } = config;
+  return {
+    intervalMs: config.intervalMs,
+    lookEveryMs: analysis.lookEveryMs,
+    maxStepMs: analysis.maxStepMs,
+    ...(analysis.advanceOnEvidence ? { minStepMs: analysis.minStepMs } : {}),
+  };
+}
+
+/** `show-objects` (CLI `plan` text only): read where the config has it, so `plan` works before it is wired through. */
+function showObjects(config: RolloutConfig): boolean {
+  return (config as RolloutConfig & { showObjects?: boolean }).showObjects === true;
+}
+
 export const plan: CommandHandler = async ({ config, cwd, logger }) => {
   const objects = parseManifests(await readManifestFiles(config.manifests, cwd));
   const result = buildPlan({
@@ -89,11 +105,13 @@ export const plan: CommandHandler = async ({ config, cwd, logger }) => {
   });
   const planned = await plannedBuild(config, cwd);
   result.warnings.push(...planned.warnings);
-  for (const warning of result.warnings) logger.warn(warning);
   const { target } = result;
   const rps = config.analysis.expectedRps;
   const estimate = rps === undefined ? undefined : await estimateRollout(config, rps);
-  for (const warning of estimate?.warnings ?? []) logger.warn(warning);
+  result.warnings.push(...(estimate?.warnings ?? []));
+  // Each warning once: logged here (stderr, or a workflow annotation), kept in the report, never in the text again.
+  result.warnings = [...new Set(result.warnings)];
+  for (const warning of result.warnings) logger.warn(warning);
   const detections = Object.fromEntries((estimate?.gates ?? []).map((gate) => [gate.gate, describeDetection(gate)]));
   const gates = planGates(
     config.gates,
@@ -107,18 +125,21 @@ export const plan: CommandHandler = async ({ config, cwd, logger }) => {
   );
   const schedule = scheduleLines(config, estimate);
   const line = planned.build ? buildLine(planned.build) : undefined;
+  const timing = timingOf(config);
+  const notes = [line, ...schedule].filter((text): text is string => Boolean(text));
   return {
     report: {
       ...planReport(result),
-      gatePlans: gates,
+      // The contract's `gates`: for a plan, each gate as it will be judged (threshold, min-requests, PromQL).
+      gates: gates as unknown as GateReport[],
       ...(estimate ? { estimate } : {}),
       ...(planned.build ? { build: planned.build } : {}),
     },
-    text: [line, ...schedule, renderPlanText(result, gates)].filter(Boolean).join('\n'),
+    text: renderPlanText(result, { gates, timing, notes, showObjects: showObjects(config) }),
     markdown: [
       line && `- ${codeSpan(line)}\n`,
       schedule.map((text) => `- ${escapeText(text, 1000)}`).join('\n') + '\n',
-      renderPlanMarkdown(result, (text) => escapeText(text, 4000), gates),
+      renderPlanMarkdown(result, (text) => escapeText(text, 4000), { gates, timing }),
     ]
       .filter(Boolean)
       .join('\n'),

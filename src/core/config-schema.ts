@@ -182,6 +182,7 @@ export const configFileSchema = z
     'grafana-url': z.url({ error: 'must be a URL like https://grafana.example.com' }),
     'grafana-token': text,
     'dry-run': flag,
+    'show-objects': flag,
     'fail-on-rollback': flag,
     output: oneOf(['text', 'json'] as const),
   })

@@ -4,6 +4,7 @@ import { ManifestError, type SourcedObject } from './manifests.js';
 import type { KubeObject } from './ports.js';
 import { objectsAtWeight, type RouterName } from './routers/index.js';
 import { replicaSplit } from './routers/replicas.js';
+import { routerWarnings } from './plan-warnings.js';
 import { CANARY_SUFFIX, type RolloutTarget, TRACK_LABEL } from './target.js';
 
 export interface PlanRequest {
@@ -147,7 +148,10 @@ export function resolveTarget(request: Omit<PlanRequest, 'steps'>): RolloutTarge
   const chosen = pickCandidate(request.objects, request.model);
   const namespace = request.namespace ?? chosen.metadata.namespace ?? 'default';
   const model = chosen.metadata.name;
-  const local = (o: KubeObject) => (o.metadata.namespace ?? namespace) === namespace;
+  // The model's companions (Service, HPA) are the ones beside it in the manifests; with a `namespace` override they
+  // move with it (before, a Service in the manifests' namespace was dropped from every step).
+  const home = chosen.metadata.namespace ?? namespace;
+  const local = (o: KubeObject) => (o.metadata.namespace ?? home) === home;
   const rest = request.objects.map((o) => o.object).filter((o) => o !== chosen);
 
   if (chosen.kind === 'InferenceService') {
@@ -202,20 +206,33 @@ export function resolveTarget(request: Omit<PlanRequest, 'steps'>): RolloutTarge
   };
 }
 
+/** Replicas at a weight for the replica router; an HPA keeps owning the stable, whose count never drops below min. */
+function plannedReplicas(target: RolloutTarget, weight: number): { stable: number; canary: number } {
+  const split = replicaSplit(target.replicas, weight);
+  return target.hpa ? { stable: target.replicas, canary: split.canary } : split;
+}
+
+function hpaWarning(target: RolloutTarget): string {
+  const hpa = target.hpa as KubeObject;
+  const spec = specOf(hpa);
+  const max = spec.maxReplicas === undefined ? '' : `, maxReplicas ${String(spec.maxReplicas)}`;
+  return (
+    `${objectId(hpa)} scales ${target.model} (minReplicas ${target.replicas}${max}): the stable keeps the HPA's count ` +
+    `and the canary's pods are a share of it; the replica numbers assume the HPA's minimum of ${target.replicas}`
+  );
+}
+
 export function buildPlan(request: PlanRequest): Plan {
   const target = resolveTarget(request);
   const warnings: string[] = [];
   if (!DIGEST_REFERENCE.test(request.image)) {
     warnings.push(`image ${request.image} is not pinned by digest: deploy resolves it to its digest first`);
   }
-  if (target.hpa) {
-    warnings.push(
-      `${objectId(target.hpa)} scales ${target.model}: the canary's replicas follow the stable's current count`,
-    );
-  }
+  if (target.hpa) warnings.push(hpaWarning(target));
+  warnings.push(...routerWarnings(request, target));
   const steps = request.steps.map((weight) => ({
     weight,
-    ...(request.router === 'replicas' ? { replicas: replicaSplit(target.replicas, weight) } : {}),
+    ...(request.router === 'replicas' ? { replicas: plannedReplicas(target, weight) } : {}),
     objects: objectsAtWeight(request.router, target, weight),
   }));
   return { target, router: request.router, steps, warnings };

@@ -39,6 +39,23 @@ export interface MeasureResult {
   result: GateResult;
   /** Gates whose query Prometheus rejected (a typo): configuration errors the caller should surface as bad input. */
   queryErrors: string[];
+  /** Prometheus could not be reached at all (refused, DNS, timeout): why, as the adapter said it. */
+  unreachable?: string;
+  /** Prometheus refused the credentials (401/403, or no token could be had): a configuration error. */
+  authError?: string;
+}
+
+/**
+ * Prometheus could not be reached (connection refused, DNS error, timeout): an error of the run
+ * (exit 1), never a verdict, so it is not mistaken for a canary with too little traffic (inconclusive).
+ */
+export class PrometheusUnreachableError extends Error {
+  override readonly name = 'PrometheusUnreachableError';
+}
+
+/** The first error of a kind in a look, if any. */
+function errorOf(measurements: GateMeasurement[], kind: MeasurementError['kind']): string | undefined {
+  return measurements.find((m) => m.error?.kind === kind)?.error?.error;
 }
 
 type Single = { ok: true; value: number | null; samples: MetricSample[] } | { ok: false; error: MeasurementError };
@@ -127,13 +144,27 @@ export async function measure(options: MeasureOptions): Promise<MeasureResult> {
         measurements.find((m) => m.gate.name === look.report.name)?.error?.kind === 'bad-query',
     )
     .map((look) => look.report.reason);
-  return { measurements, looks, reports: looks.map((look) => look.report), result, queryErrors };
+  const unreachable = errorOf(measurements, 'unreachable');
+  const authError = errorOf(measurements, 'auth');
+  return {
+    measurements,
+    looks,
+    reports: looks.map((look) => look.report),
+    result,
+    queryErrors,
+    ...(unreachable ? { unreachable } : {}),
+    ...(authError ? { authError } : {}),
+  };
 }
 
 export interface AnalyzeResult {
   reports: GateReport[];
   verdict: GateResult;
   queryErrors: string[];
+  /** Prometheus could not be reached: the caller fails the run (exit 1) rather than call it inconclusive. */
+  unreachable?: string;
+  /** Prometheus refused the credentials: bad input (exit 2), not inconclusive. */
+  authError?: string;
   at: string;
   window: string;
 }
@@ -143,6 +174,8 @@ function summary(result: MeasureResult, at: Date, window: string): AnalyzeResult
     reports: result.reports,
     verdict: result.result,
     queryErrors: result.queryErrors,
+    ...(result.unreachable ? { unreachable: result.unreachable } : {}),
+    ...(result.authError ? { authError: result.authError } : {}),
     at: at.toISOString(),
     window,
   };
@@ -173,7 +206,8 @@ export interface PreflightIssue {
 
 /**
  * Before any traffic moves: each gate's baseline queries once against the stable track. Gates that return no data
- * or error are listed with what to check; a PromQL typo names the gate and carries Prometheus's own error.
+ * or error are listed with what to check; a PromQL typo names the gate and carries Prometheus's own error. Throws a
+ * PrometheusUnreachableError when Prometheus cannot be reached at all (refused, DNS, timeout).
  */
 export async function preflight(
   options: Pick<MeasureOptions, 'source' | 'gates' | 'at' | 'window'> & {
@@ -182,12 +216,17 @@ export async function preflight(
 ): Promise<PreflightIssue[]> {
   const context: GateContext = { ...options.selectors, baselineTrack: 'stable', window: options.window };
   const issues: PreflightIssue[] = [];
+  let unreachable: string | undefined;
   await Promise.all(
     options.gates.map(async (gate) => {
       const queries = gateQueries(gate, context);
       for (const pair of [queries.value, queries.requests, queries.events, queries.buckets]) {
         if (!pair) continue;
         const answer = await runRaw(options.source, pair.baseline, options.at);
+        if (!answer.ok && answer.error.kind === 'unreachable') {
+          unreachable ??= answer.error.error;
+          return;
+        }
         if (!answer.ok) {
           const bad = answer.error.kind === 'bad-query';
           issues.push({
@@ -212,5 +251,7 @@ export async function preflight(
       }
     }),
   );
+  // Not a gate's problem: nothing can be checked, and nothing should start, until Prometheus answers.
+  if (unreachable) throw new PrometheusUnreachableError(`preflight: ${unreachable}: check prometheus-url`);
   return issues.sort((a, b) => a.gate.localeCompare(b.gate));
 }

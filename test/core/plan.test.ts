@@ -94,6 +94,62 @@ describe('plan: Deployment + HPA', () => {
     expect(byKind(step.objects, 'Deployment', 'churn-scorer-canary').spec.replicas).toBe(1);
     expect(plan.warnings.join()).toContain('HorizontalPodAutoscaler ml/churn-scorer scales churn-scorer');
   });
+
+  it("counts the stable at the HPA's minReplicas at every step, the canary a share of it", () => {
+    expect(plan.steps.map((step) => step.replicas)).toEqual([
+      { stable: 3, canary: 1 },
+      { stable: 3, canary: 2 },
+      { stable: 3, canary: 3 },
+    ]);
+    expect(plan.warnings.join()).toContain('minReplicas 3, maxReplicas 10');
+  });
+});
+
+describe('plan: warnings for plans that would apply but not work', () => {
+  it('moves the Service and the HPA with a namespace override, and says so', () => {
+    const plan = buildPlan(request([m.DEPLOYMENT, m.SERVICE, m.HPA], { namespace: 'other' }));
+    expect(plan.target.service?.metadata.namespace).toBe('other');
+    expect(plan.target.hpa?.metadata.namespace).toBe('other');
+    expect(byKind(plan.steps[0]!.objects, 'Service', 'churn-scorer').metadata.namespace).toBe('other');
+    expect(plan.warnings.join('\n')).toContain(
+      "namespace other overrides the manifests' namespace ml: Deployment churn-scorer with its Service and its HPA is applied in other",
+    );
+  });
+
+  it('says nothing about the namespace when it is the manifests own', () => {
+    const plan = buildPlan(request([m.DEPLOYMENT, m.SERVICE], { namespace: 'ml' }));
+    expect(plan.warnings).toEqual([]);
+  });
+
+  it('warns that a made HTTPRoute has no parentRefs, and how to attach it to a Gateway', () => {
+    const plan = buildPlan(request([m.DEPLOYMENT, m.SERVICE], { router: 'gateway-api' }));
+    const warning = plan.warnings.find((w) => w.startsWith('router gateway-api'));
+    expect(warning).toContain('no parentRefs: it is attached to no Gateway and routes nothing');
+    expect(warning).toContain('parentRefs: [{name: <gateway>');
+  });
+
+  it('warns that a made VirtualService splits mesh traffic only, and how to add the gateway', () => {
+    const plan = buildPlan(request([m.DEPLOYMENT, m.SERVICE], { router: 'istio' }));
+    expect(plan.warnings.join()).toContain('inside the mesh only (no gateways)');
+    expect(plan.warnings.join()).toContain('spec.gateways: [<namespace>/<gateway>]');
+  });
+
+  it("is quiet about the user's HTTPRoute when it has parentRefs, and warns when it has none", () => {
+    const route = (parents: string) => `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: churn, namespace: ml }
+spec:
+${parents}  rules:
+    - backendRefs: [{ name: churn-scorer, port: 80 }]
+`;
+    const attached = buildPlan(
+      request([m.DEPLOYMENT, m.SERVICE, route('  parentRefs: [{ name: web }]\n')], { router: 'gateway-api' }),
+    );
+    expect(attached.warnings).toEqual([]);
+    const detached = buildPlan(request([m.DEPLOYMENT, m.SERVICE, route('')], { router: 'gateway-api' }));
+    expect(detached.warnings.join()).toContain('HTTPRoute ml/churn has no spec.parentRefs');
+  });
 });
 
 describe('plan: two Deployments', () => {

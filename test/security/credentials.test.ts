@@ -11,6 +11,7 @@ import { GrafanaAnnotator } from '../../src/adapters/grafana.js';
 import { JobSummaryReporter } from '../../src/adapters/github-summary.js';
 import { resolveMlflow } from '../../src/adapters/model-sources/mlflow.js';
 import { PrometheusClient } from '../../src/adapters/prometheus.js';
+import { analyzeNow } from '../../src/engine/measure.js';
 import { systemClock } from '../../src/commands/context.js';
 import { EXIT, exitCodeForError, runCommand } from '../../src/commands/run.js';
 import { buildConfig, ConfigError, type RawSettings } from '../../src/core/config.js';
@@ -88,9 +89,32 @@ describe('Prometheus URL with user:password', () => {
     );
     const logger = recordingLogger();
     const services = createServices(config, { logger, mask: () => undefined, run: localRunInfo() });
-    const result = await runCommand({ config, logger, clock: systemClock, cwd: process.cwd(), services });
-
-    // The run did reach the unreachable Prometheus and says so, naming where it looked.
+    // analyze fails the run (exit 1, not inconclusive), naming where it looked and not the password.
+    const failed = await runCommand({ config, logger, clock: systemClock, cwd: process.cwd(), services }).then(
+      () => new Error('analyze passed'),
+      (error: Error) => error,
+    );
+    expect(failed.message).toContain(`cannot reach Prometheus at http://${LOOPBACK}:${port}`);
+    expect(failed.message).not.toContain(PROMETHEUS_PASSWORD);
+    expect(exitCodeForError(failed)).toBe(EXIT.error);
+    // A look inside a running rollout still reports it as each gate's reason.
+    const look = await analyzeNow({
+      source: services.metrics(),
+      gates: config.gates,
+      selectors: { model: 'churn-scorer', namespace: 'ml', baselineTrack: 'stable' },
+      alpha: config.analysis.alpha,
+      at: NOW,
+      window: '60s',
+    });
+    const report: Report = {
+      command: 'analyze',
+      model: 'churn-scorer',
+      namespace: 'ml',
+      verdict: look.verdict,
+      gates: look.reports,
+      steps: [],
+    };
+    const result = { report, text: failed.message, markdown: '' };
     expect(result.report.verdict).toBe('inconclusive');
     const reasons = result.report.gates.map((gate) => gate.reason).join('\n');
     expect(reasons).toContain(`cannot reach Prometheus at http://${LOOPBACK}:${port}`);
