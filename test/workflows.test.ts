@@ -31,7 +31,7 @@ const { runLint } = createRequire(import.meta.url)(`${ROOT}node_modules/@tktco/n
 const WORKFLOW_FILES = fg
   .sync(['.github/workflows/**/*.{yml,yaml}', 'workflows-examples/**/*.{yml,yaml}'], {
     cwd: ROOT,
-    ignore: ['workflows-examples/sample-model/**', 'workflows-examples/kubeflow/**'],
+    ignore: ['workflows-examples/sample-model/**', 'workflows-examples/kubeflow/**', 'workflows-examples/azure/**'],
   })
   .sort();
 

@@ -18,6 +18,6 @@ export const build: CommandHandler = async (context) => {
     gates: [],
     steps: [],
   };
-  const text = `${config.dryRun ? 'dry run: would push' : 'pushed'} ${built.image}${built.tags.length ? ` (tags ${built.tags.join(', ')})` : ''}`;
+  const text = `${config.dryRun ? 'dry run: would push' : 'pushed'} ${built.image}${built.tags.length ? ` (tags ${built.tags.join(', ')})` : ' (no tag)'}`;
   return resultOf(report, text, context);
 };

@@ -3,6 +3,7 @@
 import { imageByDigest, isValidRepository, isValidTag } from '../core/image-ref.js';
 import type { RolloutConfig } from '../core/config.js';
 import type { BuiltImage, Clock, Logger } from '../core/ports.js';
+import { gitHead } from '../adapters/git-revision.js';
 
 export type BuilderKind = 'docker' | 'oci';
 
@@ -32,7 +33,10 @@ export interface BuildRequest {
   builder: BuilderKind;
   registry: string;
   repository: string;
-  /** Added after the push, e.g. the git sha, the model version, `latest` if asked. */
+  /**
+   * Added after the push, e.g. the model version, `latest` if asked. The commit (`revision`, else the HEAD of `cwd`)
+   * is always added first, unless the tags are just `none` (no tag at all).
+   */
   tags: string[];
   // docker
   context?: string;
@@ -92,6 +96,50 @@ export interface BuildDeps {
   clock: Clock;
   /** Milliseconds between progress lines of one layer (default 5000). */
   progressIntervalMs?: number;
+  /** The commit to tag with when the request has no `revision` (default: `git rev-parse HEAD` in `cwd`). */
+  commitSha?: (cwd: string) => Promise<{ sha: string } | { why: string }>;
+  /** Where the commit is looked up (default: the process's working directory). */
+  cwd?: string;
+}
+
+/** `tags: none`: push by digest only, with no tag. */
+export const NO_TAGS = 'none';
+
+/**
+ * The tags a build adds to what it pushes: the commit SHA first (GITHUB_SHA as `revision`, else the HEAD of the
+ * working directory), then `tags`; `tags: none` for none. With the line that says which and why.
+ */
+export async function tagsToPush(
+  request: Pick<BuildRequest, 'tags' | 'revision'>,
+  deps: Pick<BuildDeps, 'commitSha' | 'cwd'> = {},
+): Promise<{ tags: string[]; note: string }> {
+  const asked = [...new Set(request.tags)];
+  if (asked.length === 1 && asked[0] === NO_TAGS) {
+    return { tags: [], note: 'not tagging the image (tags: none): it is pushed by digest only' };
+  }
+  let sha: string | undefined;
+  let from: string;
+  if (request.revision && isValidTag(request.revision)) {
+    sha = request.revision;
+    from = 'GITHUB_SHA';
+  } else {
+    const cwd = deps.cwd ?? process.cwd();
+    const head = await (deps.commitSha ?? gitHead)(cwd);
+    if ('sha' in head) {
+      sha = head.sha;
+      from = `git HEAD of ${cwd}`;
+    } else {
+      from = head.why;
+    }
+  }
+  const tags = [...new Set([...(sha ? [sha] : []), ...asked])];
+  const others = asked.filter((tag) => tag !== sha);
+  const extra = others.length ? ` and ${others.join(', ')}` : '';
+  const note = sha
+    ? `tagging the image with the commit ${sha} (${from})${extra}; tags: none for no tag`
+    : `no commit SHA to tag the image with (GITHUB_SHA is not set and ${from})` +
+      (others.length ? `: tagging it ${others.join(', ')}` : ': it is pushed by digest only, untagged');
+  return { tags, note };
 }
 
 export const DEFAULT_DOCKER_PUSH_TAG = 'model-canary-build';
@@ -107,6 +155,9 @@ export function validateBuildRequest(request: BuildRequest): string[] {
   }
   for (const tag of request.tags)
     if (!isValidTag(tag)) problems.push(`tag '${tag}' is not valid (letters, digits, . _ -, up to 128)`);
+  if (request.tags.includes(NO_TAGS) && new Set(request.tags).size > 1) {
+    problems.push(`tags 'none' means no tag at all: drop it or the other tags (got ${request.tags.join(', ')})`);
+  }
   if (request.builder === 'oci') {
     if (!request.modelPath) problems.push('builder oci needs model-path (the directory of model files)');
     if (!request.baseImage) problems.push('builder oci needs base-image (the serving image the model goes on)');
@@ -124,7 +175,7 @@ export async function buildAndPush(
   if (problems.length > 0) throw new Error(`build: ${problems.join('; ')}`);
   const { logger } = deps;
   const target = `${request.registry}/${request.repository}`;
-  const tags = [...new Set(request.tags)];
+  const { tags, note } = await tagsToPush(request, deps);
 
   if (request.dryRun) {
     const from =
@@ -132,6 +183,7 @@ export async function buildAndPush(
         ? `model ${request.modelPath} on ${request.baseImage}`
         : `${request.dockerfile ?? 'Dockerfile'} in ${request.context ?? '.'}`;
     logger.info(`dry run: would build ${from} with builder ${request.builder} and push to ${target}`);
+    logger.info(`dry run: ${note}`);
     if (tags.length) logger.info(`dry run: would tag ${target} with ${tags.join(', ')}`);
     return { image: `${target}:${tags[0] ?? 'latest'}`, digest: '', tags, bytesUploaded: 0 };
   }
@@ -155,6 +207,7 @@ export async function buildAndPush(
   const image = imageByDigest(request.registry, request.repository, digest);
   const seconds = ((deps.clock.now().getTime() - started) / 1000).toFixed(1);
   logger.info(`pushed ${image} (${formatBytes(bytesUploaded)} uploaded in ${seconds} s)`);
+  logger.info(note);
   if (tags.length) {
     await deps.backends.tag(request.repository, digest, tags);
     logger.info(`tagged ${target}@${digest.slice(0, 19)} as ${tags.join(', ')}`);

@@ -1,5 +1,6 @@
 // buildAndPush: validation and progress on plain data; the whole build through the real adapters and registry.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBuildBackends } from '../../src/adapters/registry/index.js';
@@ -8,6 +9,7 @@ import {
   buildAndPush,
   formatBytes,
   progressLogger,
+  tagsToPush,
   validateBuildRequest,
   type BuildRequest,
 } from '../../src/engine/build.js';
@@ -55,6 +57,60 @@ describe('validateBuildRequest', () => {
     [{ ...oci, builder: 'docker' as const, modelPath: undefined, baseImage: undefined }, []],
   ])('%j', (request, problems) => {
     expect(validateBuildRequest(request)).toEqual(problems);
+  });
+});
+
+describe('tagsToPush: the commit SHA by default, tags add more, tags none opts out', () => {
+  const SHA = '0123456789abcdef0123456789abcdef01234567';
+  const noGit = async () => ({ why: '/w is not a git repository' });
+  const head = async () => ({ sha: SHA });
+
+  it('tags with GITHUB_SHA (the revision) first, then the tags asked for, and says so', async () => {
+    expect(await tagsToPush({ tags: ['v7', SHA], revision: SHA }, { commitSha: noGit })).toEqual({
+      tags: [SHA, 'v7'],
+      note: `tagging the image with the commit ${SHA} (GITHUB_SHA) and v7; tags: none for no tag`,
+    });
+  });
+
+  it('without GITHUB_SHA, tags with the git HEAD of the working directory', async () => {
+    expect(await tagsToPush({ tags: [] }, { commitSha: head, cwd: '/w' })).toEqual({
+      tags: [SHA],
+      note: `tagging the image with the commit ${SHA} (git HEAD of /w); tags: none for no tag`,
+    });
+  });
+
+  it('without any commit, pushes untagged (or with the tags asked for) and says why', async () => {
+    expect(await tagsToPush({ tags: [] }, { commitSha: noGit })).toEqual({
+      tags: [],
+      note: 'no commit SHA to tag the image with (GITHUB_SHA is not set and /w is not a git repository): it is pushed by digest only, untagged',
+    });
+    expect((await tagsToPush({ tags: ['v1'] }, { commitSha: noGit })).tags).toEqual(['v1']);
+  });
+
+  it('tags none: no tag at all, not even the commit', async () => {
+    expect(await tagsToPush({ tags: ['none'], revision: SHA }, { commitSha: head })).toEqual({
+      tags: [],
+      note: 'not tagging the image (tags: none): it is pushed by digest only',
+    });
+    expect(validateBuildRequest({ ...oci, tags: ['none', 'v1'] })).toEqual([
+      "tags 'none' means no tag at all: drop it or the other tags (got none, v1)",
+    ]);
+  });
+
+  it('reads HEAD from a real git repository, and says when the folder is not one', async () => {
+    const repo = tempDir('git');
+    try {
+      const git = (...args: string[]) => execFileSync('git', args, { cwd: repo.path, encoding: 'utf8' }).trim();
+      const plain = await tagsToPush({ tags: [] }, { cwd: repo.path });
+      expect(plain.tags).toEqual([]);
+      expect(plain.note).toContain(`${repo.path} is not a git repository`);
+      git('init', '-q');
+      git('-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-q', '--allow-empty', '-m', 'x');
+      const sha = git('rev-parse', 'HEAD');
+      expect((await tagsToPush({ tags: ['latest'] }, { cwd: repo.path })).tags).toEqual([sha, 'latest']);
+    } finally {
+      repo.remove();
+    }
   });
 });
 

@@ -179,6 +179,7 @@ export class KubeCluster implements Cluster {
     const deadline = this.clock.now().getTime() + timeoutMs;
     let last: Readiness;
     let pods: KubeObject[];
+    const progress = readinessProgress(this.clock, this.options.logger);
     for (;;) {
       const deployment = await this.get(key);
       if (!deployment)
@@ -188,7 +189,7 @@ export class KubeCluster implements Cluster {
       if (last.state === 'ready') return { ready: true };
       if (last.state === 'failed') return { ready: false, reason: last.reason, detail: last.detail };
       if (this.clock.now().getTime() >= deadline) break;
-      this.options.logger?.debug(last.message);
+      progress(readinessLine(name, deployment, pods, last.message));
       await this.clock.sleep(this.options.pollMs ?? 2000);
     }
     const events = await this.list('v1', 'Event', namespace);
@@ -225,4 +226,51 @@ export class KubeCluster implements Cluster {
     }
     return logs;
   }
+}
+
+/** Progress of a readiness wait at info level: when the line changes, else at most every `everyMs` (10 s). */
+export function readinessProgress(clock: Clock, logger: Logger | undefined, everyMs = 10_000): (line: string) => void {
+  let lastLine: string | undefined;
+  let lastAt = -Infinity;
+  return (line) => {
+    const now = clock.now().getTime();
+    if (line === lastLine && now - lastAt < everyMs) {
+      logger?.debug(line);
+      return;
+    }
+    lastLine = line;
+    lastAt = now;
+    logger?.info(line);
+  };
+}
+
+/** "churn-canary 1/2 ready: pod churn-canary-x ContainerCreating" (or the rollout's own message when no pod lags). */
+export function readinessLine(name: string, deployment: KubeObject, pods: KubeObject[], message: string): string {
+  const spec = deployment.spec as { replicas?: number } | undefined;
+  const status = deployment.status as { readyReplicas?: number } | undefined;
+  const wanted = spec?.replicas ?? 1;
+  const ready = status?.readyReplicas ?? 0;
+  const lagging = pods.flatMap((pod) => {
+    const state = podState(pod);
+    return state ? [`pod ${pod.metadata.name} ${state}`] : [];
+  });
+  const shown = lagging.slice(0, 3).join(', ') + (lagging.length > 3 ? ` and ${lagging.length - 3} more` : '');
+  return `${name} ${ready}/${wanted} ready: ${shown || message.replace(/^[^:]*: /, '')}`;
+}
+
+/** Why a pod is not ready yet (a container's waiting reason, Pending, not ready), or undefined when it is ready. */
+function podState(pod: KubeObject): string | undefined {
+  const status = pod.status as
+    | {
+        phase?: string;
+        conditions?: { type: string; status: string }[];
+        containerStatuses?: { ready?: boolean; state?: { waiting?: { reason?: string } } }[];
+      }
+    | undefined;
+  if (pod.metadata.deletionTimestamp) return 'Terminating';
+  const waiting = status?.containerStatuses?.find((c) => c.state?.waiting?.reason)?.state?.waiting?.reason;
+  if (waiting) return waiting;
+  if (status?.phase && status.phase !== 'Running') return status.phase;
+  const ready = status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+  return ready ? undefined : 'not ready';
 }
