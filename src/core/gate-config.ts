@@ -177,6 +177,21 @@ export const gateSpecSchema = rawGateSchema
         message: 'give either max-increase (e.g. 50%) or max-ratio (e.g. 1.5), not both',
       });
     }
+    // A built-in gate's absolute bounds have a unit: a rate is a fraction of requests, a latency is seconds.
+    if (raw.query === undefined) {
+      const rate = raw.name === 'error-rate' || raw.name === 'invalid-output-rate';
+      for (const key of ['max', 'min'] as const) {
+        const bound = raw[key];
+        if (bound === undefined) continue;
+        const problem =
+          rate && (bound < 0 || bound > 1)
+            ? `is a fraction of requests between 0 and 1 (0.02 is 2%), not ${bound}`
+            : raw.name.startsWith('latency-') && bound < 0
+              ? `is in seconds and cannot be negative, not ${bound}`
+              : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', path: [key], message: `${key} of gate '${raw.name}' ${problem}` });
+      }
+    }
     const bounded = [raw.max, raw.min, raw['max-increase'], raw['max-ratio']].some((bound) => bound !== undefined);
     if (!bounded && raw.name !== 'prediction-drift') {
       ctx.addIssue({

@@ -53,6 +53,12 @@ describe('gateSpecSchema', () => {
     [{ name: 'error-rate', max: 1, treshold: 2 }, /unknown key\(s\) treshold: allowed are name, query/],
     [{ name: 'latency-p95', 'max-ratio': 1.2, confidence: 2 }, /confidence must be between 0.5 and 1/],
     [{ name: 'eror-rate', max: 0.01 }, /gate 'eror-rate' is not a built-in: did you mean 'error-rate'\?/],
+    [
+      { name: 'error-rate', max: 2 },
+      /max of gate 'error-rate' is a fraction of requests between 0 and 1 \(0.02 is 2%\), not 2/,
+    ],
+    [{ name: 'invalid-output-rate', max: -0.1 }, /between 0 and 1/],
+    [{ name: 'latency-p95', max: -1 }, /max of gate 'latency-p95' is in seconds and cannot be negative, not -1/],
     [{ name: 'latncy-p95', max: 1 }, /did you mean 'latency-p95'\?/],
     [
       { name: 'error-rate', 'max-increse': '50%' },
