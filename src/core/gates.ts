@@ -132,10 +132,11 @@ export function gateQueries(gate: GateSpec, context: GateContext): GateQueries {
       const metric = gate.metric ?? INVALID_PREDICTIONS_METRIC;
       return {
         kind: 'rate',
-        // `or vector(0)`: a model that never produced an invalid output may not export the counter at all.
-        value: perTrack((track) => `(${rate(metric)(track)} or vector(0)) / ${rate(requestsMetric)(track)}`, base),
+        // No `or vector(0)`: a counter that was never exported is no data, not a perfect model. A model that exports
+        // it (at 0 from the start) and never had an invalid output reads 0 without help.
+        value: perTrack((track) => `${rate(metric)(track)} / ${rate(requestsMetric)(track)}`, base),
         requests,
-        events: perTrack((track) => `${increase(metric)(track)} or vector(0)`, base),
+        events: perTrack(increase(metric), base),
       };
     }
     case 'request-rate':

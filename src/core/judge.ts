@@ -1,7 +1,7 @@
 // Measurements -> pass | fail | inconclusive per gate, with the numbers and the reason. Pure.
 import type { GateSpec } from './gate-config.js';
 import type { GateKind } from './gates.js';
-import { isStatistical } from './gates.js';
+import { INVALID_PREDICTIONS_METRIC, isStatistical } from './gates.js';
 import { alignBuckets, resampleBuckets, scaleBuckets, shiftedExceedance, type Bucket } from './histogram.js';
 import type { GateReport, GateResult, MetricResult } from './ports.js';
 import {
@@ -245,6 +245,13 @@ function errorReason(m: GateMeasurement, error: MeasurementError): string {
   return `gate '${m.gate.name}': ${error.kind} error from Prometheus: ${error.error}`;
 }
 
+/** A gate whose counter may simply not be exported: say which metric, since no data here is never a zero. */
+function missingCounterHint(gate: GateSpec): string {
+  if (gate.query !== undefined || gate.builtin !== 'invalid-output-rate') return '';
+  const metric = gate.metric ?? INVALID_PREDICTIONS_METRIC;
+  return ` (metric ${metric} not found for the canary: export the counter, at 0 from the start, for the gate to judge)`;
+}
+
 function decide(
   m: GateMeasurement,
   context: JudgeContext,
@@ -274,7 +281,7 @@ function decide(
   }
   const canaryProblem = unusable(canary);
   if (canaryProblem || canary === null) {
-    const hint = drift ? ' (no prediction-score buckets for canary or baseline)' : '';
+    const hint = drift ? ' (no prediction-score buckets for canary or baseline)' : missingCounterHint(m.gate);
     return done({ outcome: 'inconclusive', reason: `canary value is ${canaryProblem ?? 'no data'}${hint}` });
   }
   const absolute = checkAbsolute(m.gate, canary);

@@ -83,6 +83,9 @@ beforeAll(async () => {
     ...model('slow', { latency: SLOW }),
     ...model('drift', { predictions: SHIFTED }),
     ...model('idle', { rps: 0 }, { rps: 0 }),
+    // Models that never export model_invalid_predictions_total (nor prediction scores): the canary, or the stable.
+    ...model('uncounted', { predictions: undefined }),
+    ...model('uncounted-stable', {}, { predictions: undefined }),
   ]);
   prometheus = await startPrometheus({ backfill: families });
   client = new PrometheusClient({ url: prometheus.url, retries: 1, retryDelayMs: 10, timeoutMs: 2000 });
@@ -142,6 +145,24 @@ describe('judging a real Prometheus', () => {
     const result = await look('idle');
     expect(result.reports.every((r) => r.result === 'inconclusive')).toBe(true);
     expect(result.reports[0]!.reason).toMatch(/canary served 0 requests in 5m, fewer than min-requests 100/);
+  });
+
+  it('a counter the canary never exported is inconclusive, naming the metric: never read as 0, never a pass', async () => {
+    const invalid = gate({ name: 'invalid-output-rate', max: 0.01 });
+    const result = await look('uncounted', [invalid]);
+    expect(result.reports[0]!.result).toBe('inconclusive');
+    expect(result.reports[0]!.reason).toMatch(/metric model_invalid_predictions_total not found for the canary/);
+    expect(result.reports[0]!.canary).toBeNull();
+    // The same counter exported at a steady 0 is a zero, and passes.
+    expect((await look('healthy', [invalid])).reports[0]!.result).toBe('pass');
+    const issues = await preflight({
+      source: client,
+      gates: [invalid, DEFAULT_GATES[0]!],
+      selectors: { namespace: NAMESPACE, model: 'uncounted-stable' },
+      at: AT,
+      window: '5m',
+    });
+    expect(issues.map((i) => [i.gate, i.problem])).toEqual([['invalid-output-rate', 'no-data']]);
   });
 
   it('is inconclusive on NaN from 0/0', async () => {

@@ -26,7 +26,7 @@ describe('gateQueries', () => {
     ],
     [
       { name: 'invalid-output-rate', max: 0.01 },
-      `(sum(rate(model_invalid_predictions_total{${SEL}}[60s])) or vector(0)) / sum(rate(http_requests_total{${SEL}}[60s]))`,
+      `sum(rate(model_invalid_predictions_total{${SEL}}[60s])) / sum(rate(http_requests_total{${SEL}}[60s]))`,
     ],
     [
       {
