@@ -64,6 +64,38 @@ describe('model-canary help and version', () => {
     }
   });
 
+  it("each command's help lists its own flags; every flag is still accepted by every command", async () => {
+    const [build, analyze, rollback, status] = await Promise.all([
+      cli('build', '--help'),
+      cli('analyze', '--help'),
+      cli('rollback', '--help'),
+      cli('status', '--help'),
+    ]);
+    expect(build.stdout).toContain('--model-path <value>');
+    expect(build.stdout).not.toContain('--alpha');
+    expect(build.stdout).not.toContain('--to-revision');
+    expect(analyze.stdout).toContain('--from <value>');
+    expect(analyze.stdout).toContain('--prometheus-url <value>');
+    expect(analyze.stdout).toContain('--interval <value>');
+    expect(analyze.stdout).not.toContain('--model-path');
+    expect(rollback.stdout).toContain('--to-revision <value>');
+    expect(rollback.stdout).not.toMatch(/--from |--steps |--gates /);
+    expect(status.stdout).toContain('--namespace <value>');
+    expect(status.stdout.split('\n').length).toBeLessThan(build.stdout.split('\n').length);
+    // Scripts pass one set of flags to every command: a flag another command uses is not an error here.
+    const lenient = await cli('plan', '--manifests', 'k8s/', '--image', m.IMAGE, '--to-revision', 'previous');
+    expect(lenient.code).toBe(0);
+  });
+
+  it('every flag the help table names for some commands is a real config key', async () => {
+    const { FLAG_COMMANDS } = await import('../src/cli/flags.js');
+    const { CONFIG_KEYS, COMMANDS } = await import('../src/core/config-schema.js');
+    for (const [key, commands] of Object.entries(FLAG_COMMANDS)) {
+      expect(CONFIG_KEYS).toContain(key);
+      for (const command of commands ?? []) expect(COMMANDS).toContain(command);
+    }
+  });
+
   it('help plan prints the flags of plan', async () => {
     const run = await cli('help', 'plan');
     expect(run.code).toBe(0);

@@ -8,6 +8,75 @@ import { z } from 'zod';
 import { type Command, type ConfigKey, CONFIG_KEYS, configFileSchema, SECRET_KEYS } from '../core/config-schema.js';
 import { INPUT_DEFAULTS } from '../core/input-defaults.js';
 
+const BUILDS: readonly Command[] = ['build', 'deploy', 'canary', 'plan'];
+const STEPS: readonly Command[] = ['deploy', 'canary', 'plan'];
+const JUDGES: readonly Command[] = ['deploy', 'canary', 'analyze', 'plan'];
+
+/**
+ * The commands whose help lists a flag, for the flags that belong to some commands only; a flag not named here is
+ * listed for every command. Erring wide: a flag listed where it does nothing misleads less than one left out.
+ */
+export const FLAG_COMMANDS: Partial<Record<ConfigKey, readonly Command[]>> = {
+  ...Object.fromEntries(
+    (
+      [
+        'registry',
+        'repository',
+        'tags',
+        'builder',
+        'context',
+        'dockerfile',
+        'build-args',
+        'platforms',
+        'model-path',
+        'base-image',
+        'model-source',
+        'azureml-workspace',
+        'azureml-resource-group',
+        'azureml-subscription',
+        'mlflow-tracking-uri',
+        'mlflow-token',
+        'mlflow-username',
+        'mlflow-password',
+        'registry-auth',
+        'registry-username',
+        'registry-password',
+      ] as const
+    ).map((key) => [key, BUILDS]),
+  ),
+  ...Object.fromEntries(
+    (['steps', 'look-every', 'min-step-duration', 'max-step-duration', 'advance-on-evidence'] as const).map((key) => [
+      key,
+      STEPS,
+    ]),
+  ),
+  ...Object.fromEntries(
+    (
+      [
+        'gates',
+        'alpha',
+        'expected-rps',
+        'failure-limit',
+        'inconclusive-limit',
+        'consecutive-error-limit',
+        'on-inconclusive',
+        'scrape-interval',
+        'power',
+        'prometheus-url',
+        'prometheus-auth',
+        'prometheus-token',
+      ] as const
+    ).map((key) => [key, JUDGES]),
+  ),
+  // analyze judges over the last `interval` when no from/to is given.
+  interval: [...STEPS, 'analyze'],
+  weight: ['canary', 'plan'],
+  from: ['analyze'],
+  to: ['analyze'],
+  'to-revision': ['rollback'],
+  'show-objects': ['plan'],
+};
+
 /** Flags of the CLI alone, which action.yml (the inputs' descriptions) does not list. */
 const CLI_ONLY: Partial<Record<ConfigKey, ActionInput>> = {
   output: { description: 'text, or json: the report JSON on stdout.', default: 'text' },
@@ -79,7 +148,7 @@ export function flagDocs(): FlagDoc[] {
   cached = CONFIG_KEYS.filter((key) => key !== 'command').map((key) => {
     const schema = z.toJSONSchema(shape[key] as z.ZodType, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
     const kinds = types(schema);
-    const commands = Array.isArray(schema.commands) ? (schema.commands as Command[]) : undefined;
+    const commands = Array.isArray(schema.commands) ? (schema.commands as Command[]) : FLAG_COMMANDS[key];
     const input = inputs[key] ?? CLI_ONLY[key] ?? {};
     const doc: FlagDoc = {
       key,

@@ -37,9 +37,12 @@ function program(write: (text: string) => void, found: (command: Command, sub: P
     .addHelpText('after', PROGRAM_FOOTER);
   for (const name of COMMANDS) {
     const sub = root.command(name).description(COMMAND_SUMMARIES[name]).usage('[--flag value ...]');
-    for (const flag of flagsOf(name)) {
+    const own = new Set(flagsOf(name).map((flag) => flag.key));
+    for (const flag of flagDocs()) {
       // A required value is taken even when it begins with '-' (a YAML list, a negative number).
-      sub.addOption(new Option(flag.boolean ? `--${flag.key} [true|false]` : `--${flag.key} <value>`, flagHelp(flag)));
+      const option = new Option(flag.boolean ? `--${flag.key} [true|false]` : `--${flag.key} <value>`, flagHelp(flag));
+      // Every input is a flag of every command (scripts pass one set to all); help lists the command's own.
+      sub.addOption(own.has(flag.key) ? option : option.hideHelp());
     }
     sub.action(() => found(name, sub));
   }
@@ -138,7 +141,7 @@ export function parseCli(argv: string[], options: ParseOptions = {}): ParsedCli 
   if (!chosen) throw new ConfigError([`command: missing: usage: ${USAGE_LINE}`]);
   const { command, sub } = chosen;
   const flags: Record<string, string> = {};
-  for (const flag of flagsOf(command)) {
+  for (const flag of flagDocs()) {
     const value: unknown = sub.getOptionValue(new Option(`--${flag.key}`).attributeName());
     if (value === undefined) continue;
     const text = value === true ? 'true' : String(value);
