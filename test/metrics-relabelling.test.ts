@@ -173,7 +173,8 @@ describe('the PodMonitors of the README', () => {
 
     it('series carry namespace, app and track (stable for pods without one), as the gates select them', async () => {
       let series: Array<{ metric: Record<string, string>; value: number }> = [];
-      for (let tries = 0; tries < 100 && series.length < 2; tries++) {
+      // Until both pods were scraped (a state), with a deadline wide enough for a busy machine.
+      for (const deadline = Date.now() + 120_000; series.length < 2 && Date.now() < deadline;) {
         await sleep(200);
         series = await prometheus.query('http_requests_total{code="200"}');
       }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { KubeCluster } from '../../src/adapters/kubernetes/cluster.js';
+import { KubeCluster } from '../../src/adapters/kubernetes/cluster.js';
 import { ConflictError } from '../../src/core/conflict.js';
 import { acquireLease, LeaseHeldError } from '../../src/engine/lease.js';
 import { readHistory, rollbackTo, writeRecord, currentRevision } from '../../src/engine/history.js';
@@ -129,6 +129,24 @@ describe('lease', () => {
     const spec = fake.object('coordination.k8s.io/v1', 'Lease', 'lease', 'model-canary-churn')?.spec as JsonObject;
     expect(spec).toMatchObject({ holderIdentity: 'run-3', leaseTransitions: 1 });
     await held.release();
+  });
+});
+
+describe('waiting for readiness says what it waits for, at info', () => {
+  it('a canary whose readiness probe fails: the wait logs how many pods are ready and why not', async () => {
+    const namespace = 'ready-progress';
+    const target = buildTarget({
+      namespace,
+      replicas: 2,
+      image: 'registry.local/models/not-ready@sha256:' + 'e'.repeat(64),
+    });
+    fake.seed([...existingObjects(target), target.canary!] as JsonObject[]);
+    const infos: string[] = [];
+    const logger = { info: (line: string) => void infos.push(line), warn: () => undefined, debug: () => undefined };
+    const watching = KubeCluster.fromOptions({ kubeconfigPath: fake.kubeconfigPath, pollMs: 10, clock, logger });
+    const result = await watching.waitForDeployment(namespace, 'churn-canary', 300);
+    expect(result.ready).toBe(false);
+    expect(infos.some((line) => /^churn-canary \d\/\d ready/.test(line))).toBe(true);
   });
 });
 
