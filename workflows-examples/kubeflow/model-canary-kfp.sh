@@ -11,7 +11,8 @@
 # kfp.kubernetes.use_secret_as_env.
 #
 # Exit code: the CLI's (0 promoted or planned, 1 error, 2 bad input, 3 rolled back, 4 inconclusive). With
-# `--fail-on-rollback false` among the flags, 3 and 4 exit 0 so the pipeline goes on and can branch on the verdict.
+# `--fail-on-rollback false` among the flags, the CLI itself exits 0 for 3 and 4 so the pipeline goes on and can branch
+# on the verdict.
 set -eu
 
 if [ "$#" -lt 4 ]; then
@@ -22,14 +23,6 @@ report_file=$1
 verdict_file=$2
 image_file=$3
 shift 3
-
-fail_on_rollback=true
-previous=
-for arg in "$@"; do
-  if [ "$previous" = "--fail-on-rollback" ]; then fail_on_rollback=$arg; fi
-  previous=$arg
-done
-
 
 for file in "$report_file" "$verdict_file" "$image_file"; do mkdir -p "$(dirname "$file")"; done
 
@@ -53,8 +46,4 @@ fs.writeFileSync(imageFile, String(report.image ?? ""));
 process.stderr.write(`model-canary-kfp: verdict ${report.verdict ?? "failed"} ${report.image ?? ""}\n`);
 ' "$report_file" "$verdict_file" "$image_file"
 
-if [ "$fail_on_rollback" = "false" ] && { [ "$code" -eq 3 ] || [ "$code" -eq 4 ]; }; then
-  echo "model-canary-kfp: exit code $code (rolled back or inconclusive) passes: --fail-on-rollback false" >&2
-  exit 0
-fi
 exit "$code"
