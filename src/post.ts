@@ -25,7 +25,7 @@ export async function runPost(): Promise<void> {
     const { target } = await locateTarget(context, image);
     core.warning(`post: the job ended while the canary of ${target.namespace}/${target.model} ran: restoring stable`);
     const cluster = services.cluster();
-    // The same run id holds the lease, so this renews it (or takes it back) and releases it when done.
+    // The main step of this job held the Lease under this same job id: this renews it and releases it when done.
     const lease = await acquireLease(cluster, {
       model: target.model,
       namespace: target.namespace,
