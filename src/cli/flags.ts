@@ -54,6 +54,7 @@ export const FLAG_COMMANDS: Partial<Record<ConfigKey, readonly Command[]>> = {
     (
       [
         'gates',
+        'metrics',
         'alpha',
         'expected-rps',
         'failure-limit',

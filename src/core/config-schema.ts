@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { gateSpecSchema } from './gate-config.js';
 import { ROUTERS } from './routers/index.js';
+import { METRICS_PRESETS } from './metric-presets.js';
 
 export const COMMANDS = [
   'deploy',
@@ -151,6 +152,7 @@ export const configFileSchema = z
     'registry-username': text,
     'registry-password': text,
     router: oneOf(ROUTERS),
+    metrics: oneOf(METRICS_PRESETS),
     steps,
     interval: duration,
     weight: numberIn(1, 100, true),

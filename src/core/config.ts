@@ -5,9 +5,10 @@ import type { z } from 'zod';
 import { type Command, type ConfigFile, type ConfigKey, configFileSchema, SECRET_KEYS } from './config-schema.js';
 import { formatDuration } from './duration.js';
 import { parseImageRef, registryProblem, repositoryProblem, tagProblem } from './image-ref.js';
-import { DEFAULT_GATES, type GateSpec } from './gate-config.js';
+import type { GateSpec } from './gate-config.js';
 import { parseModelSource } from './model-source.js';
 import { baseImageProblem } from './serving-presets.js';
+import { chooseMetrics, judgedGates, metricsProblems, type MetricsChoice } from './metrics-choice.js';
 import type { RouterName } from './routers/index.js';
 import { clearTextHost, hasUserinfo, redactUrls, urlSecrets } from './url-credentials.js';
 
@@ -42,6 +43,10 @@ export interface RolloutConfig {
   intervalMs: number;
   weight: number;
   gates: GateSpec[];
+  /** The metric preset the built-in gates read, and what chose it. */
+  metrics: MetricsChoice;
+  /** Default gates the preset cannot serve, left out (for plan and the log). */
+  gateNotes: string[];
   analysis: {
     alpha: number;
     /** The model's request rate, for plan's expected time to detect (none: not estimated). */
@@ -210,6 +215,7 @@ function crossChecks(command: Command, s: ConfigFile): string[] {
   problems.push(...stepDurationChecks(s));
   const baseImage = s['base-image'] && baseImageProblem(s['base-image'].trim());
   if (baseImage) problems.push(`base-image: ${baseImage}`);
+  else problems.push(...metricsProblems(metricsChoiceOf(s), s.router ?? 'replicas', s.gates));
   return problems;
 }
 
@@ -382,8 +388,14 @@ function modelSourceChecks(s: ConfigFile, builder: 'docker' | 'oci'): string[] {
   return problems;
 }
 
+function metricsChoiceOf(s: ConfigFile): MetricsChoice {
+  return chooseMetrics({ metrics: s.metrics, router: s.router, baseImage: s['base-image'] });
+}
+
 function toRolloutConfig(command: Command, s: ConfigFile): RolloutConfig {
   const steps = s.steps ?? [...DEFAULTS.steps];
+  const metrics = metricsChoiceOf(s);
+  const judged = judgedGates(metrics, s.gates);
   return {
     command,
     model: s.model,
@@ -424,7 +436,9 @@ function toRolloutConfig(command: Command, s: ConfigFile): RolloutConfig {
     steps,
     intervalMs: s.interval ?? DEFAULTS.intervalMs,
     weight: s.weight ?? (steps[0] as number),
-    gates: s.gates ?? DEFAULT_GATES,
+    gates: judged.gates,
+    metrics,
+    gateNotes: judged.notes,
     analysis: {
       alpha: s.alpha ?? DEFAULTS.alpha,
       expectedRps: s['expected-rps'],
