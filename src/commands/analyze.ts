@@ -1,29 +1,38 @@
 import { ConfigError } from '../core/config.js';
 import { promDuration } from '../core/duration.js';
 import { renderGatesText } from '../core/render-gates.js';
-import { analyzeNow, analyzeWindow, PrometheusUnreachableError } from '../engine/measure.js';
+import type { GateSelectors } from '../core/gates.js';
+import { namedTarget } from '../core/track-workloads.js';
+import { liveGateSelectors } from '../engine/gate-selectors.js';
+import { analyzeNow, analyzeWindow, PrometheusUnreachableError, withBaselineTrack } from '../engine/measure.js';
 import type { CommandHandler } from './context.js';
 import { locateTarget, resultOf } from './locate.js';
 
-/** The model's name and namespace: from the flags, else from the manifests. */
-async function selectors(context: Parameters<CommandHandler>[0]): Promise<{ model: string; namespace: string }> {
+/**
+ * The gates' selectors: from the manifests when given, else from `model` and `namespace` (the model's Deployment, or
+ * its InferenceService under the kserve metrics, named after the model).
+ */
+async function selectors(context: Parameters<CommandHandler>[0]): Promise<Omit<GateSelectors, 'baselineTrack'>> {
   const { config } = context;
   if (config.model && (config.namespace || config.manifests.length === 0)) {
-    return { model: config.model, namespace: config.namespace ?? 'default' };
+    const target = namedTarget(config.model, config.namespace ?? 'default', config.metrics.preset);
+    return liveGateSelectors(config, target, () => context.services.cluster());
   }
   if (config.manifests.length === 0) throw new ConfigError(["model: required for 'analyze' (or give manifests)"]);
   const { target } = await locateTarget(context, config.image ?? 'unused');
-  return { model: target.model, namespace: target.namespace };
+  return liveGateSelectors(config, target, () => context.services.cluster());
 }
 
 /** `analyze`: the gates now over the last interval, or over a past window (`from`, `to`). */
 export const analyze: CommandHandler = async (context) => {
   const { config, services, clock } = context;
-  const selected = await selectors(context);
+  const live = await selectors(context);
+  const selected = { model: live.model, namespace: live.namespace };
+  const at = config.window ? config.window.to : clock.now();
   const common = {
     source: services.metrics(),
     gates: config.gates,
-    selectors: { ...selected, baselineTrack: 'stable' as const },
+    selectors: await withBaselineTrack(services.metrics(), live, at),
     alpha: config.analysis.alpha,
   };
   const result = config.window

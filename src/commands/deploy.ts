@@ -31,7 +31,12 @@ async function dryRun(context: CommandContext, image: string): Promise<CommandRe
   const planned = await plan({ ...context, config: { ...config, image, steps } });
   const { target } = await locateTarget(context, image);
   const firstRollout = await firstRolloutOf(context, target.stable);
-  await checkGates(config, target, { metrics: services.metrics(), clock, logger }, firstRollout);
+  await checkGates(
+    config,
+    target,
+    { metrics: services.metrics(), clock, logger, cluster: () => services.cluster() },
+    firstRollout,
+  );
   const checked = `preflight: Prometheus at ${redactUrls(config.prometheus.url ?? '')} answered every gate's queries`;
   return {
     ...planned,
@@ -50,9 +55,10 @@ export const deploy: CommandHandler = async (context) => {
   const target = modelSource ? { ...located.target, modelSource } : located.target;
   const metrics = services.metrics();
   const firstRollout = !(await services.cluster().get(keyOf(target.stable)));
-  await checkGates(config, target, { metrics, clock, logger }, firstRollout);
+  await checkGates(config, target, { metrics, clock, logger, cluster: () => services.cluster() }, firstRollout);
+  for (const note of config.gateNotes) logger.info(note);
   logger.info(
-    `rolling out ${image} to ${target.namespace}/${target.model}: steps ${config.steps.join(', ')}%, router ${config.router}`,
+    `rolling out ${image} to ${target.namespace}/${target.model}: steps ${config.steps.join(', ')}%, router ${config.router}, metrics ${config.metrics.preset} (${config.metrics.chosenBy})`,
   );
   const outcome = await runRollout(
     config,

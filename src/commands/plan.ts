@@ -11,6 +11,8 @@ import type { RolloutConfig } from '../core/config.js';
 import { displayUri } from '../core/model-source.js';
 import { resolveBaseImage, servingLayoutWarnings } from '../core/serving-presets.js';
 import { planGates } from '../core/plan-gates.js';
+import { metricsLine } from '../core/metrics-choice.js';
+import { gateSelectors } from '../core/track-workloads.js';
 import { formatDuration, promDuration } from '../core/duration.js';
 import {
   describeDetection,
@@ -104,7 +106,7 @@ export const plan: CommandHandler = async ({ config, cwd, logger }) => {
     steps: config.steps,
   });
   const planned = await plannedBuild(config, cwd);
-  result.warnings.push(...planned.warnings);
+  result.warnings.push(...planned.warnings, ...config.gateNotes);
   const { target } = result;
   const rps = config.analysis.expectedRps;
   const estimate = rps === undefined ? undefined : await estimateRollout(config, rps);
@@ -116,8 +118,7 @@ export const plan: CommandHandler = async ({ config, cwd, logger }) => {
   const gates = planGates(
     config.gates,
     {
-      namespace: target.namespace,
-      model: target.model,
+      ...gateSelectors(config.metrics.preset, target),
       baselineTrack: 'stable',
       window: promDuration(config.intervalMs),
     },
@@ -126,7 +127,7 @@ export const plan: CommandHandler = async ({ config, cwd, logger }) => {
   const schedule = scheduleLines(config, estimate);
   const line = planned.build ? buildLine(planned.build) : undefined;
   const timing = timingOf(config);
-  const notes = [line, ...schedule].filter((text): text is string => Boolean(text));
+  const notes = [line, ...schedule, metricsLine(config.metrics)].filter((text): text is string => Boolean(text));
   return {
     report: {
       ...planReport(result),

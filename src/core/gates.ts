@@ -130,6 +130,17 @@ export function unservedReason(gate: GateSpec, preset: MetricsPreset): string | 
 
 type RangeFunction = 'rate' | 'increase';
 
+/**
+ * A query that has series exactly when a baseline runs beside the canary (its requests exist), or undefined when
+ * the preset has no baseline track (ingress-nginx and KServe route to two backends only).
+ */
+export function baselinePresenceQuery(selectors: GateSelectors): string | undefined {
+  const preset = presetOf(selectors);
+  if (preset.name === 'ingress-nginx' || preset.labelling === 'revision') return undefined;
+  const [first] = preset.requests;
+  return `count(${first!.metric}{${[selector(selectors, 'baseline'), ...(first!.matchers ?? [])].join(',')}})`;
+}
+
 /** Every query a gate needs, canary and baseline. */
 export function gateQueries(gate: GateSpec, context: GateContext): GateQueries {
   const window = gateWindow(gate, context);

@@ -1,7 +1,7 @@
 // Measurements -> pass | fail | inconclusive per gate, with the numbers and the reason. Pure.
 import type { GateSpec } from './gate-config.js';
 import type { GateKind } from './gates.js';
-import { INVALID_PREDICTIONS_METRIC, isStatistical } from './gates.js';
+import { isStatistical } from './gates.js';
 import { alignBuckets, resampleBuckets, scaleBuckets, shiftedExceedance, type Bucket } from './histogram.js';
 import type { GateReport, GateResult, MetricResult } from './ports.js';
 import {
@@ -21,6 +21,8 @@ export interface TrackMeasurement {
   requests: number | null;
   events?: number | null;
   buckets?: Bucket[];
+  /** Metrics the gate needs that have no series at all for this track (never read as zero). */
+  missing?: string[];
 }
 
 export type MeasurementError = Extract<MetricResult, { state: 'error' }> & { query: string };
@@ -131,6 +133,8 @@ function checkSamples(m: GateMeasurement): Verdict | undefined {
     ['baseline', m.baseline],
   ] as const) {
     if (track === 'baseline' && gate.maxRatio === undefined && gate.builtin !== 'prediction-drift') continue;
+    if (data.missing?.length)
+      return { outcome: 'inconclusive', insufficient: true, reason: missingReason(data, track) };
     const requests = countOf(data.requests);
     if (requests < gate.minRequests) {
       return {
@@ -245,11 +249,11 @@ function errorReason(m: GateMeasurement, error: MeasurementError): string {
   return `gate '${m.gate.name}': ${error.kind} error from Prometheus: ${error.error}`;
 }
 
-/** A gate whose counter may simply not be exported: say which metric, since no data here is never a zero. */
-function missingCounterHint(gate: GateSpec): string {
-  if (gate.query !== undefined || gate.builtin !== 'invalid-output-rate') return '';
-  const metric = gate.metric ?? INVALID_PREDICTIONS_METRIC;
-  return ` (metric ${metric} not found for the canary: export the counter, at 0 from the start, for the gate to judge)`;
+/** No series at all of a metric the gate needs: say which, since no data here is never a zero. */
+function missingReason(data: TrackMeasurement, track: 'canary' | 'baseline'): string {
+  const metrics = data.missing ?? [];
+  const names = metrics.join(', ');
+  return `metric ${names} not found for the ${track}: no series at all (not a zero); check that it is exported and scraped with the labels the gate selects on`;
 }
 
 function decide(
@@ -281,7 +285,8 @@ function decide(
   }
   const canaryProblem = unusable(canary);
   if (canaryProblem || canary === null) {
-    const hint = drift ? ' (no prediction-score buckets for canary or baseline)' : missingCounterHint(m.gate);
+    if (m.canary.missing?.length) return done({ outcome: 'inconclusive', reason: missingReason(m.canary, 'canary') });
+    const hint = drift ? ' (no prediction-score buckets for canary or baseline)' : '';
     return done({ outcome: 'inconclusive', reason: `canary value is ${canaryProblem ?? 'no data'}${hint}` });
   }
   const absolute = checkAbsolute(m.gate, canary);
@@ -292,6 +297,9 @@ function decide(
     return done({ outcome: 'pass', decisive: true, reason: `canary ${formatValue(m.gate, canary)} within ${bounds}` });
   }
   const baselineProblem = unusable(baseline);
+  if (m.baseline.missing?.length && baseline === null) {
+    return done({ outcome: 'inconclusive', reason: missingReason(m.baseline, 'baseline') });
+  }
   if (baselineProblem || baseline === null) {
     return done({
       outcome: 'inconclusive',

@@ -57,6 +57,12 @@ export function metricsProblems(choice: MetricsChoice, router: RouterName, gates
         `rolls out (router is '${router}'); use router kserve, or the metrics of your server or mesh`,
     );
   }
+  if (choice.preset === 'ingress-nginx' && router !== 'nginx') {
+    problems.push(
+      `metrics: 'ingress-nginx' tells the canary's requests by the canary Ingress, which only router nginx makes ` +
+        `(router is '${router}'); use router nginx, or the metrics of your server or mesh`,
+    );
+  }
   const preset = metricsPreset(choice.preset);
   (gates ?? []).forEach((gate, index) => {
     const reason = unservedReason(gate, preset);
@@ -87,4 +93,14 @@ export function judgedGates(
     return !reason;
   });
   return { gates, notes };
+}
+
+/** One line for plan: the preset, what chose it, and how it tells the tracks apart. */
+export function metricsLine(choice: MetricsChoice): string {
+  const preset = metricsPreset(choice.preset);
+  const baseline =
+    preset.name === 'ingress-nginx' || preset.labelling === 'revision'
+      ? 'the canary is compared with the stable'
+      : 'the canary is compared with the baseline track when one runs, else with the stable';
+  return `metrics: ${preset.name}, ${preset.title} (${choice.chosenBy}); tracks told apart by ${preset.tracksText}; ${baseline}`;
 }

@@ -110,8 +110,11 @@ function baselineDiffers(gate: GatePlan): boolean {
 /** Each gate's PromQL once: the canary's; the baseline's is the same with track="stable" (else shown as well). */
 function queryLines(gates: GatePlan[]): string[] {
   const width = Math.max(...gates.map((gate) => gate.name.length));
+  const header = gates.some(baselineDiffers)
+    ? `PromQL (canary; the baseline's under it):`
+    : `PromQL (canary; the baseline's is the same with track="stable"):`;
   return [
-    `PromQL (canary; the baseline's is the same with track="stable"):`,
+    header,
     ...gates.flatMap((gate) => [
       `  ${gate.name.padEnd(width)}  ${gate.canaryQuery}`,
       ...(baselineDiffers(gate) ? [`  ${' '.repeat(width)}  baseline: ${gate.baselineQuery}`] : []),

@@ -15,7 +15,8 @@ import { readHistory, writeRecord } from './history.js';
 import { acquireLease, leaseGuardedCluster, type HeldLease } from './lease.js';
 import { takeRequest } from './manual-request.js';
 import { writeRolloutRecord } from './rollout-record.js';
-import { measure, preflight } from './measure.js';
+import { liveGateSelectors } from './gate-selectors.js';
+import { measure, preflight, withBaselineTrack } from './measure.js';
 import { applyStep, promote, rollback, type ClusterRolloutOptions } from './rollout-cluster.js';
 import { loopSettings, runRolloutLoop, type LookSource, type RolloutEffects } from './rollout-loop.js';
 
@@ -97,13 +98,13 @@ export function rolloutReport(
 export async function checkGates(
   config: RolloutConfig,
   target: RolloutTarget,
-  deps: Pick<RolloutDeps, 'metrics' | 'clock' | 'logger'>,
+  deps: Pick<RolloutDeps, 'metrics' | 'clock' | 'logger'> & { cluster?: () => Pick<Cluster, 'get'> },
   firstRollout = false,
 ): Promise<void> {
   const issues = await preflight({
     source: deps.metrics,
     gates: config.gates,
-    selectors: { namespace: target.namespace, model: target.model },
+    selectors: await liveGateSelectors(config, target, deps.cluster),
     at: deps.clock.now(),
     window: promDuration(Math.max(config.intervalMs, 60_000)),
   });
@@ -232,14 +233,20 @@ async function firstRollout(
 }
 
 /** Looks through Prometheus: every gate over the canary's whole time so far (at least two scrapes). */
-function prometheusLooks(config: RolloutConfig, target: RolloutTarget, metrics: MetricSource): LookSource {
+function prometheusLooks(
+  config: RolloutConfig,
+  target: RolloutTarget,
+  metrics: MetricSource,
+  cluster: Pick<Cluster, 'get'>,
+): LookSource {
   return {
     look: async (at, since, look) => {
       const window = Math.max(at.getTime() - since.getTime(), 2 * config.analysis.scrapeIntervalMs);
+      const live = await liveGateSelectors(config, target, () => cluster);
       const measured = await measure({
         source: metrics,
         gates: config.gates,
-        selectors: { namespace: target.namespace, model: target.model, baselineTrack: 'stable' },
+        selectors: await withBaselineTrack(metrics, live, at),
         at,
         window: promDuration(window),
         alpha: config.analysis.alpha,
@@ -305,7 +312,7 @@ async function canaryRollout(
   const result = await runRolloutLoop(initialState(steps, schedule), settings, {
     clock,
     logger,
-    source: prometheusLooks(config, target, deps.metrics),
+    source: prometheusLooks(config, target, deps.metrics, cluster),
     effects,
   });
   let { state } = result;

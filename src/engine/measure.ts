@@ -1,14 +1,17 @@
 // Runs every gate's queries against a MetricSource and hands the numbers to the judge. No I/O library here: only ports.
 import type { GateSpec } from '../core/gate-config.js';
 import {
+  baselinePresenceQuery,
   displayQuery,
   gateQueries,
+  type GateQueries,
+  type NeededMetric,
   gateWindow,
   type GateContext,
   type GateSelectors,
   type PerTrack,
 } from '../core/gates.js';
-import { bucketsFromSamples } from '../core/histogram.js';
+import { bucketsFromSamples, scaleBuckets } from '../core/histogram.js';
 import {
   judge,
   type GateLook,
@@ -16,6 +19,7 @@ import {
   type MeasurementError,
   type TrackMeasurement,
 } from '../core/judge.js';
+import { metricsPreset } from '../core/metric-presets.js';
 import type { GateReport, GateResult, MetricResult, MetricSample, MetricSource } from '../core/ports.js';
 
 export interface MeasureOptions {
@@ -84,9 +88,20 @@ async function run(source: MetricSource, query: string, at: Date): Promise<Singl
   return { ok: true, value: first.value, samples: answer.samples };
 }
 
+/** The needed metrics that have no series at all for the track: never read as zero, named in the verdict. */
+async function missingMetrics(source: MetricSource, needs: NeededMetric[], at: Date): Promise<string[]> {
+  const answers = await Promise.all(needs.map((need) => runRaw(source, need.query, at)));
+  return needs
+    .filter((_, index) => {
+      const answer = answers[index]!;
+      return answer.ok && answer.samples.length === 0;
+    })
+    .map((need) => need.metric);
+}
+
 async function measureTrack(
   source: MetricSource,
-  queries: ReturnType<typeof gateQueries>,
+  queries: GateQueries,
   track: keyof PerTrack,
   at: Date,
 ): Promise<{ data: TrackMeasurement; error?: MeasurementError }> {
@@ -101,8 +116,31 @@ async function measureTrack(
   const number = (r?: Single) => (r?.ok ? r.value : null);
   const data: TrackMeasurement = { value: number(value), requests: number(requests) };
   if (events) data.events = number(events);
-  if (buckets?.ok) data.buckets = bucketsFromSamples(buckets.samples);
-  return failed ? { data, error: failed.error } : { data };
+  if (buckets?.ok)
+    data.buckets = scaleBuckets(bucketsFromSamples(buckets.samples), 1 / (queries.bucketUnitsPerSecond ?? 1));
+  if (failed) return { data, error: failed.error };
+  const noData =
+    (value && data.value === null) || (requests && data.requests === null) || (buckets && !data.buckets?.length);
+  if (noData) {
+    const missing = await missingMetrics(source, queries.needs[track], at);
+    if (missing.length > 0) data.missing = missing;
+  }
+  return { data };
+}
+
+/**
+ * The selectors with the track the canary is compared with: `baseline` when a baseline runs beside it (its series
+ * exist now), else `stable`, as the contract says.
+ */
+export async function withBaselineTrack(
+  source: MetricSource,
+  selectors: Omit<GateSelectors, 'baselineTrack'>,
+  at: Date,
+): Promise<GateSelectors> {
+  const query = baselinePresenceQuery({ ...selectors, baselineTrack: 'baseline' });
+  const answer = query ? await runRaw(source, query, at) : undefined;
+  const running = answer?.ok === true && answer.samples.some((sample) => sample.value > 0);
+  return { ...selectors, baselineTrack: running ? 'baseline' : 'stable' };
 }
 
 /** Queries one gate for canary and baseline. */
@@ -197,6 +235,18 @@ export async function analyzeWindow(
   return summary(await measure({ ...options, at: options.to, window }), options.to, window);
 }
 
+/** What the preflight says of a gate without stable data: which metric is missing, and what makes it exist. */
+function noDataMessage(gate: string, query: string, missing: string[], selectors: GateSelectors): string {
+  const preset = metricsPreset(selectors.metrics ?? 'app');
+  const what =
+    missing.length > 0 ? `metric ${missing.join(', ')} not found for the stable track` : 'no data for the stable track';
+  const how =
+    preset.name === 'app'
+      ? 'check that the model exports the metric with labels namespace, app and track'
+      : `the ${preset.name} metrics need ${preset.setup}; tracks are told apart by ${preset.tracksText}`;
+  return `gate '${gate}': ${what} (query: ${query}); ${how}`;
+}
+
 export interface PreflightIssue {
   gate: string;
   query: string;
@@ -240,11 +290,12 @@ export async function preflight(
           return;
         }
         if (answer.samples.length === 0) {
+          const missing = await missingMetrics(options.source, queries.needs.baseline, options.at);
           issues.push({
             gate: gate.name,
             query: pair.baseline,
             problem: 'no-data',
-            message: `gate '${gate.name}': no data for the stable track (query: ${pair.baseline}); check that the model exports the metric with labels namespace, app and track`,
+            message: noDataMessage(gate.name, pair.baseline, missing, context),
           });
           return;
         }

@@ -83,3 +83,27 @@ export function withLivePredictor(target: RolloutTarget, live: KubeObject | unde
   stable.spec = { ...specOf(stable), predictor: previous };
   return { ...target, stable };
 }
+
+/** Knative revision names that no series carries: the canary before KServe created its revision, and so on. */
+export const NO_CANARY_REVISION = '<latest created revision>';
+/** The stable's revision before the InferenceService exists (a first rollout, or `plan`). */
+export const NO_STABLE_REVISION = '<latest rolled-out revision>';
+
+/**
+ * The two revisions of the predictor as the InferenceService status names them (kserve/kserve
+ * pkg/apis/serving/v1beta1/inference_service_status.go): the stable is the latest rolled-out revision (the last to
+ * take all traffic), the canary the latest created one while it differs from it. The latest *ready* revision is not
+ * used for the canary: while a new revision is not ready it still names the stable, and the canary would be judged
+ * against itself.
+ */
+export function kserveRevisions(isvc: KubeObject | undefined): { stable?: string; canary?: string } {
+  const status = (isvc?.status ?? {}) as { components?: { predictor?: Record<string, unknown> } };
+  const predictor = status.components?.predictor ?? {};
+  const text = (key: string) => (typeof predictor[key] === 'string' ? (predictor[key] as string) : undefined);
+  const stable = text('latestRolledoutRevision') ?? text('latestReadyRevision');
+  const created = text('latestCreatedRevision');
+  return {
+    ...(stable ? { stable } : {}),
+    ...(created && created !== stable ? { canary: created } : {}),
+  };
+}
