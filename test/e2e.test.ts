@@ -263,6 +263,9 @@ describe('deploy end to end', () => {
       registry: registry.host,
       repository: 'models/churn-mlflow',
       'base-image': `${registry.host}/seldonio/mlserver:1.7.1`,
+      // The pods here run the sample model server (the app's own metrics), not MLServer, whose metrics the
+      // mlserver base image would pick by default.
+      metrics: 'app',
     });
     const run = await runner('churn-mlflow').main(inputs);
     expect(run.outputs.verdict).toBe('promoted');
