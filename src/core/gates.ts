@@ -2,10 +2,10 @@
 import type { BuiltinGate, GateSpec } from './gate-config.js';
 import type { Track } from './ports.js';
 import {
-  appMatchers,
   promString,
   eq,
   metricsPreset,
+  modelMatchers,
   re,
   type Counter,
   type Histogram,
@@ -95,9 +95,9 @@ export function selector(selectors: GateSelectors, track: Track, labels: Record<
   return joinMatchers(presetOf(selectors).trackMatchers(identity(selectors, track)), labels);
 }
 
-/** The model's own series (`namespace`, `app`, `track`), whatever the preset: the model gates read these. */
+/** The model's own series (`namespace`, `app`, `track` but for KServe): the model gates read these. */
 function modelSelector(selectors: GateSelectors, track: Track, labels: Record<string, string>): string {
-  return joinMatchers(appMatchers(identity(selectors, track)), labels);
+  return joinMatchers(modelMatchers(presetOf(selectors), identity(selectors, track)), labels);
 }
 
 /** Fills `{{ selector }}`, `{{ namespace }}`, `{{ model }}`, `{{ track }}`, `{{ window }}` (Flagger-style templates). */

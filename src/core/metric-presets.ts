@@ -52,6 +52,11 @@ export interface MetricsPreset {
   tracksText: string;
   /** Label matchers selecting one track's series (namespace included). */
   trackMatchers(who: TrackIdentity): string[];
+  /**
+   * Label matchers selecting one track's series of the model's own metrics (the model gates, custom metrics):
+   * default the pod labels app and track, relabelled into every series.
+   */
+  modelMatchers?: (who: TrackIdentity) => string[];
   /** Every request; summed. The first must exist for the track to have data; the others may not exist yet. */
   requests: Counter[];
   /** Failed requests (a server error, not the client's mistake). Absent: the preset cannot serve error-rate. */
@@ -98,10 +103,6 @@ const MLSERVER_INFER = re('path', '/v2/models/[^/]+(/versions/[^/]+)?/infer');
 const VLLM_API = re('handler', '/v1/.+');
 /** BentoML's API endpoints, not its health checks. */
 const BENTOML_API = `endpoint!~"/(livez|readyz|healthz|metrics)"`;
-
-const MODEL_GATES_NOTE =
-  'the model gates (prediction-drift, invalid-output-rate) read the model’s own model_prediction_score and ' +
-  'model_invalid_predictions_total with app and track labels, under every preset';
 
 const NO_HISTOGRAM = (server: string, what: string) =>
   `${server} exports ${what}, no latency histogram, so no quantile can be read; gate a custom query on the mean ` +
@@ -209,6 +210,9 @@ const PRESETS: Record<MetricsPresetName, MetricsPreset> = {
       'revision_name: the canary is the predictor’s latest created revision, the stable its latest rolled-out one ' +
       '(both read from the InferenceService status at every look)',
     trackMatchers: (who) => [eq('namespace_name', who.namespace), eq('revision_name', who.workload)],
+    // KServe's pods carry no track label: the model's own series are told apart by the revision pod label
+    // (serving.knative.dev/revision), relabelled to `revision` by the PodMonitor in sample-model/kserve.
+    modelMatchers: (who) => [eq('namespace', who.namespace), eq('revision', who.workload)],
     requests: [{ metric: 'revision_app_request_count' }],
     errors: [{ metric: 'revision_app_request_count', matchers: [eq('response_code_class', '5xx')] }],
     latency: { name: 'revision_app_request_latencies', unitsPerSecond: 1000 },
@@ -330,7 +334,7 @@ export function metricsPreset(name: MetricsPresetName): MetricsPreset {
   return PRESETS[name];
 }
 
-export { MODEL_GATES_NOTE };
-
-/** The model's own metrics keep the contract's labels under every preset. */
-export const appMatchers = byPodLabels;
+/** The model's own series of one track under a preset: the pod labels app and track unless the preset says else. */
+export function modelMatchers(preset: MetricsPreset, who: TrackIdentity): string[] {
+  return (preset.modelMatchers ?? byPodLabels)(who);
+}
