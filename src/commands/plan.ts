@@ -12,6 +12,7 @@ import { displayUri } from '../core/model-source.js';
 import { resolveBaseImage, servingLayoutWarnings } from '../core/serving-presets.js';
 import { planGates } from '../core/plan-gates.js';
 import { metricsLine } from '../core/metrics-choice.js';
+import { servingWarnings } from '../core/serving-checks.js';
 import { gateSelectors } from '../core/track-workloads.js';
 import { formatDuration, promDuration } from '../core/duration.js';
 import {
@@ -106,8 +107,9 @@ export const plan: CommandHandler = async ({ config, cwd, logger }) => {
     steps: config.steps,
   });
   const planned = await plannedBuild(config, cwd);
-  result.warnings.push(...planned.warnings, ...config.gateNotes);
   const { target } = result;
+  const server = planned.build?.preset ? resolveBaseImage(config.build.baseImage!).preset : undefined;
+  result.warnings.push(...planned.warnings, ...config.gateNotes, ...servingWarnings(server, target, config.metrics));
   const rps = config.analysis.expectedRps;
   const estimate = rps === undefined ? undefined : await estimateRollout(config, rps);
   result.warnings.push(...(estimate?.warnings ?? []));

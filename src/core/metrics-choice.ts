@@ -3,7 +3,7 @@ import { DEFAULT_GATES, type GateSpec } from './gate-config.js';
 import { unservedReason } from './gates.js';
 import { metricsPreset, type MetricsPresetName } from './metric-presets.js';
 import type { RouterName } from './routers/index.js';
-import { resolveBaseImage, baseImageProblem, type PresetName } from './serving-presets.js';
+import { resolveBaseImage, baseImageProblem } from './serving-presets.js';
 
 export interface MetricsChoice {
   preset: MetricsPresetName;
@@ -18,12 +18,6 @@ const ROUTER_METRICS: Partial<Record<RouterName, MetricsPresetName>> = {
   kserve: 'kserve',
 };
 
-/** A serving preset's server exports its own request metrics. kserve-sklearn exports none usable (latency only). */
-const SERVER_METRICS: Partial<Record<PresetName, MetricsPresetName>> = {
-  mlserver: 'mlserver',
-  triton: 'triton',
-};
-
 /** `metrics` as given; else the router's metrics; else the serving base image's; else the app's own. */
 export function chooseMetrics(settings: {
   metrics?: MetricsPresetName;
@@ -36,8 +30,7 @@ export function chooseMetrics(settings: {
   const base = settings.baseImage?.trim();
   if (base && !baseImageProblem(base)) {
     const server = resolveBaseImage(base).preset;
-    const byServer = server ? SERVER_METRICS[server.name] : undefined;
-    if (server && byServer) return { preset: byServer, chosenBy: `base-image ${server.name}` };
+    if (server?.metrics) return { preset: server.metrics, chosenBy: `base-image ${server.name}` };
   }
   return { preset: 'app', chosenBy: 'default' };
 }

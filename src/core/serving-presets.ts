@@ -4,6 +4,7 @@
 // Pure: the builder applies `modelTarget`, `env` and `cmd`; `plan` prints `modelLayoutWarnings`.
 import { editDistance } from './suggest.js';
 import { DOCKER_HUB, isValidTag, parseImageRef } from './image-ref.js';
+import type { MetricsPresetName } from './metric-presets.js';
 
 export const PRESET_NAMES = ['mlserver', 'kserve-sklearn', 'triton'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
@@ -35,6 +36,10 @@ export interface ServingPreset {
    */
   cmd?: string[];
   ports: ServingPorts;
+  /** The HTTP path that answers 200 only once the server can serve the model (its readiness probe). */
+  readinessPath: string;
+  /** The metric preset that reads what the server exports, when it exports request metrics of its own. */
+  metrics?: MetricsPresetName;
   /** The model layout the server loads, as the warnings and the docs describe it. */
   layout: string;
   description: string;
@@ -54,6 +59,9 @@ const PRESETS: Record<PresetName, ServingPreset> = {
     // with another default still serves the model layer.
     env: { MLSERVER_MODELS_DIR: MODELS_DIR },
     ports: { http: 8080, grpc: 8081, metrics: 8082, metricsPath: '/metrics' },
+    // SeldonIO/MLServer mlserver/rest/app.py: 200 once every model is ready.
+    readinessPath: '/v2/health/ready',
+    metrics: 'mlserver',
     layout: 'a model-settings.json (name, implementation, parameters.uri) in the folder of each model',
     description:
       'Seldon MLServer (V2 inference protocol): loads every folder under MLSERVER_MODELS_DIR that holds a ' +
@@ -72,6 +80,9 @@ const PRESETS: Record<PresetName, ServingPreset> = {
     // passes the same three arguments.
     cmd: [`--model_dir=${MODELS_DIR}`, '--model_name={{model}}', '--http_port=8080'],
     ports: { http: 8080, grpc: 8081, metrics: 8080, metricsPath: '/metrics' },
+    // kserve/kserve python/kserve/kserve/protocol/rest/server.py. Its metrics are latency histograms only
+    // (request_predict_seconds), no request counter by status: no metric preset of its own.
+    readinessPath: '/v2/health/ready',
     layout: 'exactly one model file (*.joblib, *.pkl or *.pickle) at the top of the model directory',
     description:
       'KServe sklearnserver (V1 and V2 protocols): joblib-loads the one .joblib/.pkl/.pickle file at the top of ' +
@@ -88,6 +99,9 @@ const PRESETS: Record<PresetName, ServingPreset> = {
     // The image's entrypoint (nvidia_entrypoint.sh) runs its arguments; without a Cmd it starts a shell.
     cmd: ['tritonserver', `--model-repository=${MODELS_DIR}`],
     ports: { http: 8000, grpc: 8001, metrics: 8002, metricsPath: '/metrics' },
+    // KServe V2 protocol health endpoint, served by Triton's HTTP frontend.
+    readinessPath: '/v2/health/ready',
+    metrics: 'triton',
     layout: '<model>/config.pbtxt and <model>/<version>/model.* (e.g. churn/config.pbtxt, churn/1/model.onnx)',
     description:
       'NVIDIA Triton (KServe V2 protocol): serves a model repository, one folder per model with its config.pbtxt ' +
