@@ -189,14 +189,12 @@ describe('which preset', () => {
     const config = buildConfig({}, { command: 'plan', router: 'istio', manifests: 'k8s' });
     expect(config.metrics).toEqual({ preset: 'istio', chosenBy: 'router istio' });
     expect(() => buildConfig({}, { command: 'plan', metrics: 'isito' })).toThrow(ConfigError);
-    try {
+    expect(() =>
       buildConfig(
         {},
         { command: 'analyze', model: 'churn', metrics: 'triton', gates: '- name: latency-p99\n  max: 1' },
-      );
-    } catch (error) {
-      expect((error as ConfigError).message).toMatch(/gates\[0\]\.name: 'latency-p99' cannot be judged/);
-    }
+      ),
+    ).toThrow(/gates\[0\]\.name: 'latency-p99' cannot be judged/);
     expect(metricsLine(config.metrics)).toMatch(/^metrics: istio, Istio standard metrics \(router istio\); tracks/);
   });
 });
