@@ -57,6 +57,11 @@ const ROWS: Array<[string, string[], RegExp]> = [
   ['build: bad model-source', [...BUILD, '--model-source', 'azureml:churn'], /model-source: .*azureml:<name>:<version>/],
   ['build: basic registry-auth without a user', [...BUILD, '--registry-auth', 'basic'], /registry-auth: basic needs registry-username/],
   ['build: neither registry nor repository', ['build'], /registry: required for 'build'/],
+  // Metric presets.
+  ['plan: misspelt metrics preset', [...PLAN, '--metrics', 'isito'], /metrics: .*did you mean 'istio'/],
+  ['plan: a preset that cannot tell KServe revisions apart', [...PLAN, '--router', 'kserve', '--metrics', 'istio'], /metrics: 'istio' cannot tell the canary from the stable under router kserve/],
+  ['plan: kserve metrics without router kserve', [...PLAN, '--metrics', 'kserve'], /metrics: 'kserve' tells tracks apart by the InferenceService's Knative revisions/],
+  ['analyze: a latency gate Triton cannot serve', ['analyze', '--model', 'churn', ...PROM, '--metrics', 'triton', ...gates('[{name: latency-p95, max: 1}]')], /gates\[0\]\.name: 'latency-p95' cannot be judged from the triton metrics .*no latency histogram/],
   // Kubernetes names.
   ['plan: uppercase namespace', [...PLAN, '--namespace', 'ML'], /namespace: 'ML' has uppercase letters/],
   ['plan: namespace with an underscore', [...PLAN, '--namespace', 'ml_prod'], /namespace: 'ml_prod' is not valid .*RFC 1123/],

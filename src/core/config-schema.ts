@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { gateSpecSchema } from './gate-config.js';
 import { ROUTERS } from './routers/index.js';
+import { didYouMean } from './suggest.js';
 import { METRICS_PRESETS } from './metric-presets.js';
 
 export const COMMANDS = [
@@ -115,7 +116,11 @@ const keyValues = list.transform((items, context) => {
 });
 
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
-  z.enum(values, { error: `must be one of ${values.join(', ')}` });
+  z.enum(values, {
+    error: (issue) =>
+      `must be one of ${values.join(', ')}` +
+      (typeof issue.input === 'string' ? `;${didYouMean(issue.input, values)}`.replace(/;$/, '') : ''),
+  });
 
 /** Gates arrive inline as YAML text (action input, CLI flag) or as a YAML list (config file). */
 export const gatesField = z.array(gateSpecSchema, { error: 'must be a YAML list of gates' });
