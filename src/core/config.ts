@@ -215,7 +215,7 @@ function crossChecks(command: Command, s: ConfigFile): string[] {
   problems.push(...stepDurationChecks(s));
   const baseImage = s['base-image'] && baseImageProblem(s['base-image'].trim());
   if (baseImage) problems.push(`base-image: ${baseImage}`);
-  else problems.push(...metricsProblems(metricsChoiceOf(s), s.router ?? 'replicas', s.gates));
+  else problems.push(...metricsProblems(metricsChoiceOf(s), s.router ?? 'replicas', s.gates, command !== 'analyze'));
   return problems;
 }
 

@@ -206,7 +206,10 @@ export function gateQueries(gate: GateSpec, context: GateContext): GateQueries {
       requests,
       buckets: perTrack((track) => `sum by (le) (increase(${bucketSeries(track)}[${window}]))`, base),
       ...(histogram.unitsPerSecond === 1 ? {} : { bucketUnitsPerSecond: histogram.unitsPerSecond }),
-      needs: need((track) => [exists(`${histogram.name}_bucket`, sel(track, histogram.matchers))]),
+      needs: need((track) => [
+        exists(`${histogram.name}_bucket`, sel(track, histogram.matchers)),
+        ...needRequests(track),
+      ]),
     };
   }
   switch (builtin) {

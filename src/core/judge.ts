@@ -252,8 +252,8 @@ function errorReason(m: GateMeasurement, error: MeasurementError): string {
 /** No series at all of a metric the gate needs: say which, since no data here is never a zero. */
 function missingReason(data: TrackMeasurement, track: 'canary' | 'baseline'): string {
   const metrics = data.missing ?? [];
-  const names = metrics.join(', ');
-  return `metric ${names} not found for the ${track}: no series at all (not a zero); check that it is exported and scraped with the labels the gate selects on`;
+  const names = `${metrics.length > 1 ? 'metrics' : 'metric'} ${metrics.join(', ')}`;
+  return `${names} not found for the ${track}: no series at all (not a zero); check that it is exported and scraped with the labels the gate selects on`;
 }
 
 function decide(

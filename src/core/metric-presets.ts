@@ -99,8 +99,9 @@ const POD_LABELS_TEXT =
 
 /** MLServer's inference calls (V2 protocol), not health or metadata. */
 const MLSERVER_INFER = re('path', '/v2/models/[^/]+(/versions/[^/]+)?/infer');
-/** vLLM's OpenAI API calls, not /health or /metrics. */
+/** vLLM's OpenAI API calls, not /health, /metrics or the model list. */
 const VLLM_API = re('handler', '/v1/.+');
+const VLLM_NOT_MODELS = `handler!="/v1/models"`;
 /** BentoML's API endpoints, not its health checks. */
 const BENTOML_API = `endpoint!~"/(livez|readyz|healthz|metrics)"`;
 
@@ -296,8 +297,8 @@ const PRESETS: Record<MetricsPresetName, MetricsPreset> = {
     labelling: 'pod-labels',
     tracksText: POD_LABELS_TEXT,
     trackMatchers: byPodLabels,
-    requests: [{ metric: 'http_requests_total', matchers: [VLLM_API] }],
-    errors: [{ metric: 'http_requests_total', matchers: [VLLM_API, eq('status', '5xx')] }],
+    requests: [{ metric: 'http_requests_total', matchers: [VLLM_API, VLLM_NOT_MODELS] }],
+    errors: [{ metric: 'http_requests_total', matchers: [VLLM_API, VLLM_NOT_MODELS, eq('status', '5xx')] }],
     latency: { name: 'vllm:e2e_request_latency_seconds', unitsPerSecond: 1 },
     cannot: {},
     setup: 'Prometheus scraping port 8000 /metrics of the vLLM pods, with the pod labels app and track relabelled',

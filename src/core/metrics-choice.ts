@@ -36,7 +36,29 @@ export function chooseMetrics(settings: {
 }
 
 /** Problems with the choice: tracks a router cannot tell apart, gates the preset cannot serve. */
-export function metricsProblems(choice: MetricsChoice, router: RouterName, gates: GateSpec[] | undefined): string[] {
+export function metricsProblems(
+  choice: MetricsChoice,
+  router: RouterName,
+  gates: GateSpec[] | undefined,
+  /** `analyze` moves no traffic: any preset reads past traffic, whatever the router. */
+  rollsOut = true,
+): string[] {
+  const problems = rollsOut ? routerProblems(choice, router) : [];
+  const preset = metricsPreset(choice.preset);
+  (gates ?? []).forEach((gate, index) => {
+    const reason = unservedReason(gate, preset);
+    if (reason) {
+      problems.push(
+        `gates[${index}].name: '${gate.name}' cannot be judged from the ${preset.name} metrics (${choice.chosenBy}): ` +
+          `${reason}`,
+      );
+    }
+  });
+  return problems;
+}
+
+/** Tracks the router makes that the preset cannot tell apart. */
+function routerProblems(choice: MetricsChoice, router: RouterName): string[] {
   const problems: string[] = [];
   if (router === 'kserve' && choice.preset !== 'kserve') {
     problems.push(
@@ -56,16 +78,6 @@ export function metricsProblems(choice: MetricsChoice, router: RouterName, gates
         `(router is '${router}'); use router nginx, or the metrics of your server or mesh`,
     );
   }
-  const preset = metricsPreset(choice.preset);
-  (gates ?? []).forEach((gate, index) => {
-    const reason = unservedReason(gate, preset);
-    if (reason) {
-      problems.push(
-        `gates[${index}].name: '${gate.name}' cannot be judged from the ${preset.name} metrics (${choice.chosenBy}): ` +
-          `${reason}`,
-      );
-    }
-  });
   return problems;
 }
 

@@ -40,6 +40,8 @@ describe('gateQueries under each preset', () => {
     expect(latency.bucketUnitsPerSecond).toBe(1000);
     expect(latency.needs.canary).toEqual([
       { metric: 'istio_request_duration_milliseconds_bucket', query: expect.stringContaining('count(') },
+      // min-requests counts requests: a missing request counter is named too, never read as 0 requests.
+      { metric: 'istio_requests_total', query: `count(istio_requests_total{${canary}})` },
     ]);
   });
 
