@@ -20,3 +20,13 @@ export function gitHead(cwd: string): Promise<{ sha: string } | { why: string }>
     });
   });
 }
+
+/** The committer time of the folder's HEAD commit (`git log -1 --format=%ct`), or undefined when there is none. */
+export function gitCommitTime(cwd: string): Promise<Date | undefined> {
+  return new Promise((resolve) => {
+    execFile('git', ['log', '-1', '--format=%ct', 'HEAD'], { cwd, timeout: 10_000 }, (error, stdout) => {
+      const seconds = String(stdout).trim();
+      resolve(!error && /^[0-9]+$/.test(seconds) ? new Date(Number(seconds) * 1000) : undefined);
+    });
+  });
+}

@@ -20,6 +20,8 @@ import {
   type ModelContent,
 } from '../engine/build.js';
 import type { CommandContext } from './context.js';
+import { ConfigError } from '../core/config.js';
+import { sourceDateEpoch } from '../core/source-date.js';
 
 /** `base-image` as a preset or an image: the image to build on, and what the preset sets on it (oci only). */
 function baseImageOf(config: RolloutConfig, modelName: string | undefined): Partial<BuildRequest> {
@@ -29,6 +31,13 @@ function baseImageOf(config: RolloutConfig, modelName: string | undefined): Part
   if (!preset || build.builder !== 'oci') return { baseImage: image };
   const cmd = servingCommand(preset, config.model ?? modelName ?? 'model');
   return { baseImage: image, modelTarget: preset.modelTarget, env: preset.env, ...(cmd ? { cmd } : {}) };
+}
+
+/** SOURCE_DATE_EPOCH from the environment; a malformed one is bad input (exit 2), not silently the clock. */
+function sourceDate(): Date | undefined {
+  const parsed = sourceDateEpoch(process.env.SOURCE_DATE_EPOCH);
+  if (parsed instanceof Error) throw new ConfigError([parsed.message]);
+  return parsed;
 }
 
 export function buildRequest(config: RolloutConfig, modelName?: string): BuildRequest {
@@ -50,8 +59,8 @@ export function buildRequest(config: RolloutConfig, modelName?: string): BuildRe
         ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}`
         : undefined,
     revision: process.env.GITHUB_SHA,
-    // The commit time keeps re-runs of the same model on the same digest.
-    created: process.env.MODEL_CANARY_CREATED ? new Date(process.env.MODEL_CANARY_CREATED) : undefined,
+    // Unset: the build takes the commit's time (engine/build.ts creationTime), never the clock.
+    created: sourceDate(),
     auth: buildAuth(config),
     dryRun: config.dryRun,
   };
@@ -112,7 +121,7 @@ export async function buildImage(context: CommandContext): Promise<ModelImage> {
             labels: { ...request.labels, ...modelSourceLabels(model) },
           }
         : request,
-      { backends, logger, clock },
+      { backends, logger, clock, cwd: context.cwd },
     );
     return { ...built, ...(model ? { modelSource: model } : pathProvenance(config, built)) };
   } finally {

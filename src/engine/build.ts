@@ -3,7 +3,7 @@
 import { imageByDigest, isValidRepository, isValidTag } from '../core/image-ref.js';
 import type { RolloutConfig } from '../core/config.js';
 import type { BuiltImage, Clock, Logger } from '../core/ports.js';
-import { gitHead } from '../adapters/git-revision.js';
+import { gitCommitTime, gitHead } from '../adapters/git-revision.js';
 
 export type BuilderKind = 'docker' | 'oci';
 
@@ -62,7 +62,7 @@ export interface BuildRequest {
   modelVersion?: string;
   source?: string;
   revision?: string;
-  /** Image creation time: the commit time makes re-runs give the same digest (default: now). */
+  /** Image creation time, from SOURCE_DATE_EPOCH; default the commit's time, else the Unix epoch (never now). */
   created?: Date;
   auth?: BuildAuth;
   dryRun?: boolean;
@@ -98,8 +98,26 @@ export interface BuildDeps {
   progressIntervalMs?: number;
   /** The commit to tag with when the request has no `revision` (default: `git rev-parse HEAD` in `cwd`). */
   commitSha?: (cwd: string) => Promise<{ sha: string } | { why: string }>;
+  /** The commit's time, for the image's `created` (default: `git log -1 --format=%ct` in `cwd`). */
+  commitTime?: (cwd: string) => Promise<Date | undefined>;
   /** Where the commit is looked up (default: the process's working directory). */
   cwd?: string;
+}
+
+/**
+ * The image's creation time: SOURCE_DATE_EPOCH when set (the reproducible-builds convention BuildKit and Debian
+ * follow), else the commit's time, else the Unix epoch. Never the clock: the same model on the same base must give
+ * the same digest on any machine, any day, or a re-run deploys a "new" image.
+ */
+export async function creationTime(
+  request: Pick<BuildRequest, 'created'>,
+  deps: Pick<BuildDeps, 'commitTime' | 'cwd'>,
+): Promise<{ created: Date; from: string }> {
+  if (request.created) return { created: request.created, from: 'SOURCE_DATE_EPOCH' };
+  const cwd = deps.cwd ?? process.cwd();
+  const commit = await (deps.commitTime ?? gitCommitTime)(cwd);
+  if (commit) return { created: commit, from: `the commit time of git HEAD in ${cwd}` };
+  return { created: new Date(0), from: `the Unix epoch (no SOURCE_DATE_EPOCH, and no commit in ${cwd})` };
 }
 
 /** `tags: none`: push by digest only, with no tag. */
@@ -188,7 +206,8 @@ export async function buildAndPush(
     return { image: `${target}:${tags[0] ?? 'latest'}`, digest: '', tags, bytesUploaded: 0 };
   }
 
-  const created = request.created ?? deps.clock.now();
+  const { created, from } = await creationTime(request, deps);
+  logger.info(`image created time ${created.toISOString()}, from ${from}: the same model gives the same digest`);
   const started = deps.clock.now().getTime();
   let digest: string;
   let bytesUploaded = 0;

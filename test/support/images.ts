@@ -102,6 +102,7 @@ export interface InspectedImage {
   Env: string[] | null;
   Layers: string[];
   Architecture: string;
+  Created?: string;
 }
 
 /** What another client sees: `skopeo inspect` of a reference in the test registry. */

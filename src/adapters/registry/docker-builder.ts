@@ -18,6 +18,8 @@ export interface DockerBuildRequest extends ImageProvenance {
   target?: string;
   platforms?: string[];
   labels?: Record<string, string>;
+  /** The image's creation time: BuildKit sets `created` and the history from the SOURCE_DATE_EPOCH build arg. */
+  created?: Date;
   /** Where --metadata-file / --iidfile go. */
   workDir: string;
 }
@@ -39,6 +41,10 @@ export function dockerBuildArgs(request: DockerBuildRequest, buildx: boolean): s
   const args = buildx ? ['buildx', 'build'] : ['build'];
   if (request.dockerfile) args.push('--file', request.dockerfile);
   for (const [key, value] of Object.entries(request.buildArgs ?? {})) args.push('--build-arg', `${key}=${value}`);
+  // BuildKit only (the legacy builder ignores it and warns); a SOURCE_DATE_EPOCH of the user's own wins.
+  if (buildx && request.created && request.buildArgs?.SOURCE_DATE_EPOCH === undefined) {
+    args.push('--build-arg', `SOURCE_DATE_EPOCH=${Math.floor(request.created.getTime() / 1000)}`);
+  }
   if (request.target) args.push('--target', request.target);
   if (request.platforms?.length) args.push('--platform', request.platforms.join(','));
   for (const [key, value] of Object.entries(imageLabels(request, request.labels)))
