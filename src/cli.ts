@@ -9,7 +9,6 @@ import { readConfigFile } from './config-file.js';
 import { forJobLog } from './adapters/job-log.js';
 import { guardJsonForJobLog } from './core/workflow-commands.js';
 import { redactUrls } from './core/url-credentials.js';
-import { createServices, localRunInfo } from './wiring.js';
 import { parseCli, programHelp } from './cli/parse.js';
 
 /**
@@ -52,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     if ('exit' in parsed) return parsed.exit;
     const flags: Record<string, string> = { ...parsed.flags, command: parsed.command };
     const config = buildConfig({ ...readConfigFile(flags.config), ...secretsFromEnvironment(process.env) }, flags);
+    const { createServices, localRunInfo } = await import('./wiring.js');
     const services = createServices(config, { logger: stderrLogger, mask: () => undefined, run: localRunInfo() });
     const result = await runCommand({ config, logger: stderrLogger, clock: systemClock, cwd: process.cwd(), services });
     print(result, config.output === 'json');

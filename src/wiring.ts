@@ -1,7 +1,7 @@
 // Adapters for a command, from the validated config. Made lazily: a command pays only for what it uses.
 import { hostname } from 'node:os';
-import { KubeCluster } from './adapters/kubernetes/cluster.js';
-import { PrometheusClient, type PrometheusAuth } from './adapters/prometheus.js';
+import type { PrometheusAuth } from './adapters/prometheus.js';
+import { lazyPort } from './adapters/lazy.js';
 import { GrafanaAnnotator } from './adapters/grafana.js';
 import { actionsExec, commandRunner } from './adapters/registry/exec.js';
 import type { Services } from './commands/context.js';
@@ -60,12 +60,18 @@ export function createServices(config: RolloutConfig, options: ServiceOptions): 
     );
   }
   const cluster = once<Cluster>(() => {
-    const live = KubeCluster.fromOptions({ kubeconfigPath: config.kubeconfig, logger: options.logger });
+    const live = lazyPort<Cluster>(async () => {
+      const { KubeCluster } = await import('./adapters/kubernetes/cluster.js');
+      return KubeCluster.fromOptions({ kubeconfigPath: config.kubeconfig, logger: options.logger });
+    });
     return config.dryRun ? readOnlyCluster(live) : live;
   });
   const metrics = once<MetricSource>(() => {
     if (!config.prometheus.url) throw new ConfigError([`prometheus-url: required for '${config.command}'`]);
-    return new PrometheusClient({ url: config.prometheus.url, auth: prometheusAuth(config), mask: options.mask });
+    const settings = { url: config.prometheus.url, auth: prometheusAuth(config), mask: options.mask };
+    return lazyPort<MetricSource>(
+      async () => new (await import('./adapters/prometheus.js')).PrometheusClient(settings),
+    );
   });
   return {
     cluster,

@@ -3,7 +3,7 @@ import { ManifestError } from '../core/manifests.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { COMMAND_HANDLERS } from './index.js';
 import { EXIT } from './exit-codes.js';
-import { PreflightError } from '../engine/deploy.js';
+import { PreflightError } from '../engine/preflight-error.js';
 import { checkInputs } from './check-inputs.js';
 
 export { EXIT } from './exit-codes.js';

@@ -16,6 +16,9 @@ import { acquireLease, leaseGuardedCluster, type HeldLease } from './lease.js';
 import { takeRequest } from './manual-request.js';
 import { writeRolloutRecord } from './rollout-record.js';
 import { liveGateSelectors } from './gate-selectors.js';
+import { PreflightError } from './preflight-error.js';
+
+export { PreflightError };
 import { measure, preflight, withBaselineTrack } from './measure.js';
 import { applyStep, promote, rollback, type ClusterRolloutOptions } from './rollout-cluster.js';
 import { loopSettings, runRolloutLoop, type LookSource, type RolloutEffects } from './rollout-loop.js';
@@ -45,13 +48,6 @@ export interface RolloutDeps {
 export interface RolloutOutcome {
   report: Report;
   exitCode: number;
-}
-
-export class PreflightError extends Error {
-  override readonly name = 'PreflightError';
-  constructor(readonly problems: string[]) {
-    super(`preflight failed, nothing was changed:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
 }
 
 const inTargetNamespace = (object: KubeObject, target: RolloutTarget): KubeObject =>

@@ -1,0 +1,4 @@
+import { createRequire as __mcRequire } from 'node:module'; const require = __mcRequire(import.meta.url);
+function l(n){return n===null?"\u2014":String(Number(n.toPrecision(4)))}function p(n){return n.map(e=>[e.name,e.result,l(e.canary),l(e.baseline),e.threshold,e.samples===null?"\u2014":String(e.samples),e.looks===void 0?"\u2014":String(e.looks),e.power===void 0?"\u2014":e.power.toFixed(2),e.reason])}var o=["gate","result","canary","baseline","threshold","samples","looks","power","reason"];function u(n){if(n.length===0)return"No gates were measured.";let e=t=>t.replace(/[\u0000-\u001f\u007f]/g," "),a=[o,...p(n).map(t=>t.map(e))],i=o.map((t,r)=>Math.max(...a.slice(0).map(s=>r===o.length-1?0:(s[r]??"").length)));return a.map(t=>t.map((r,s)=>s===o.length-1?r:r.padEnd(i[s]??0)).join("  ").trimEnd()).join(`
+`)}export{u as a};
+//# sourceMappingURL=chunk-GU4REIS6.js.map

@@ -1,0 +1,3 @@
+import { createRequire as __mcRequire } from 'node:module'; const require = __mcRequire(import.meta.url);
+var s="track",p="-canary",i="model-canary";function c(e){return structuredClone(e)}function b(e){let t=e.metadata.namespace?`${e.metadata.namespace}/`:"";return`${e.kind} ${t}${e.metadata.name}`}function o(e){let t=e.spec;return t&&typeof t=="object"?t:{}}function d(e,t){let n=c(e),r={...o(n)};return t===void 0?delete r.replicas:r.replicas=t,n.spec=r,n}var a=(e,t)=>({apiVersion:"v1",kind:"ConfigMap",namespace:t,name:e});function m(e,t,n,r){return{...a(e,n),metadata:{name:e,namespace:n,labels:{app:t,"app.kubernetes.io/managed-by":"model-canary"}},data:r}}export{c as a,b,o as c,d,a as e,m as f,s as g,p as h,i};
+//# sourceMappingURL=chunk-R4OG6ZLY.js.map
