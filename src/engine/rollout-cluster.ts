@@ -6,7 +6,7 @@ import { objectId, specOf } from '../core/kube.js';
 import { inferenceServiceReadiness } from '../core/readiness.js';
 import { REVISION_ANNOTATION } from '../core/history.js';
 import { keyOf, objectsAtWeight, routerCleanup, type RouterName } from '../core/routers/index.js';
-import { withLivePredictor } from '../core/routers/kserve.js';
+import { kserveRollbackSteps, withLivePredictor } from '../core/routers/kserve.js';
 import { withLiveStableImages } from '../core/live.js';
 
 export interface ClusterRolloutOptions {
@@ -143,6 +143,13 @@ async function finish(
   revision?: number,
 ): Promise<FinishOutcome> {
   const resolved = await resolveTarget(cluster, target);
+  if (options.router === 'kserve' && outcome === 'rollback') {
+    // Traffic leaves the canary first, and the restored revision takes it only once ready.
+    const steps = kserveRollbackSteps(resolved.target);
+    await cluster.apply(keepRevision(steps.trafficOff, resolved.live), APPLY);
+    await cluster.apply(keepRevision(steps.held, resolved.live), APPLY);
+    await waitReady(cluster, steps.held, options);
+  }
   const cleanup = routerCleanup(options.router, resolved.target, outcome);
   const stable = keepRevision(cleanup.stable, resolved.live, revision);
   await cluster.apply(stable, APPLY);

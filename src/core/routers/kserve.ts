@@ -68,6 +68,19 @@ export function kserveRestored(target: RolloutTarget): KubeObject {
 }
 
 /**
+ * A roll back in the order that never sends traffic to the canary: KServe's own roll back first
+ * (`canaryTrafficPercent: 0`, all traffic to the last rolled-out revision, no new revision), then the previous
+ * predictor as a new revision still held at 0% until it is ready, then all traffic to it. Restoring the spec in one
+ * step would route everything to the latest *ready* revision, the failed canary, until the restored one is ready.
+ */
+export function kserveRollbackSteps(target: RolloutTarget): { trafficOff: KubeObject; held: KubeObject } {
+  return {
+    trafficOff: isvcWith(target, predictorWithImage(target), 0),
+    held: isvcWith(target, clone(predictorOf(target.stable)), 0),
+  };
+}
+
+/**
  * The target with the predictor that is live in the cluster as its stable: KServe's "previous revision". After a
  * crash the live predictor already has the new image, so the one recorded in the annotation is used instead.
  */
@@ -100,8 +113,16 @@ export function kserveRevisions(isvc: KubeObject | undefined): { stable?: string
   const status = (isvc?.status ?? {}) as { components?: { predictor?: Record<string, unknown> } };
   const predictor = status.components?.predictor ?? {};
   const text = (key: string) => (typeof predictor[key] === 'string' ? (predictor[key] as string) : undefined);
-  const stable = text('latestRolledoutRevision') ?? text('latestReadyRevision');
   const created = text('latestCreatedRevision');
+  const rolledOut = text('latestRolledoutRevision');
+  // At the 100% step KServe counts the canary as rolled out (it has all traffic); while the rollout is in flight
+  // (the previous predictor is still recorded) the stable is the revision rolled out before it.
+  const inFlight = isvc?.metadata.annotations?.[PREVIOUS_PREDICTOR] !== undefined;
+  const previous = text('previousRolledoutRevision');
+  const stable =
+    inFlight && created !== undefined && created === rolledOut && previous
+      ? previous
+      : (rolledOut ?? text('latestReadyRevision'));
   return {
     ...(stable ? { stable } : {}),
     ...(created && created !== stable ? { canary: created } : {}),

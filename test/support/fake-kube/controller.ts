@@ -1,5 +1,26 @@
 // A small Deployment controller (pods per replica, readiness after a delay, failure modes chosen by the image name)
-// and a KServe controller (InferenceService Ready after a delay). Runs on a timer against the store.
+// and a KServe controller for serverless InferenceServices: Knative revisions of the predictor and the traffic split
+// KServe asks Knative for. Runs on a timer against the store.
+//
+// The KServe part follows kserve/kserve pkg/controller/v1beta1/inferenceservice/reconcilers/knative/ksvc_reconciler.go
+// (the traffic targets for canaryTrafficPercent) and pkg/apis/serving/v1beta1/inference_service_status.go
+// (PropagateStatus: latestCreated/Ready/RolledoutRevision, previousRolledoutRevision, traffic), with Knative's
+// revisions (<isvc>-predictor-0000N, a new one for every change of the template, never reused) and routes (a
+// `latestRevision: true` target serves the latest *ready* revision). Where it simplifies, knowingly:
+// - One object plays the InferenceService, its Knative Service, Configuration, Revisions and Route: no ksvc or
+//   Revision objects are stored, and no pods are made for revisions. The revisions live in this controller's memory
+//   (`inferenceServiceRevisions`), per InferenceService uid.
+// - A revision's template is the predictor spec without canaryTrafficPercent. Real KServe also copies the
+//   InferenceService's annotations (less a short disallowed list) into the revision template, so changing an
+//   annotation makes a new revision there too; here it does not.
+// - A revision is ready readyDelayMs after it is created, or fails then (an image with `bad-pull`: the
+//   InferenceService is Ready=False, RevisionFailed); it never scales, and serves no traffic of its own: traffic
+//   exists only in status (see test/support/queue-proxy-exporter.ts for its metrics).
+// - Ready is True once the latest created revision is ready and readyDelayMs have passed since the last spec change
+//   (a traffic-only change is also "ready" after that delay); until then Unknown (RevisionMissing). The real
+//   controller's other conditions (PredictorReady, RoutesReady, IngressReady, ...) and URLs are left out.
+// - Routing tags: the latest target is tagged `latest` only with serving.kserve.io/enable-tag-routing: "true", as
+//   in KServe; tag URLs are not made. Raw-deployment mode is not modelled.
 import { createHash } from 'node:crypto';
 import type { JsonObject } from './fields.js';
 import { typeByKind } from './resources.js';
@@ -61,6 +82,7 @@ export class Controller {
   private logs = new Map<string, string>();
   private eventCount = 0;
   private emitted = new Set<string>();
+  private revisions = new Map<string, Revision[]>();
 
   constructor(
     private readonly store: Store,
@@ -84,6 +106,7 @@ export class Controller {
     for (const deployment of this.store.list(DEPLOYMENT) as Obj[]) this.reconcileDeployment(deployment, now);
     this.collectOrphans();
     for (const isvc of this.store.list(ISVC) as Obj[]) this.reconcileInferenceService(isvc, now);
+    this.collectRevisions();
   }
 
   private reconcileDeployment(deployment: Obj, now: number): void {
@@ -316,20 +339,99 @@ export class Controller {
     );
   }
 
+  /** The Knative revisions of an InferenceService's predictor, oldest first (empty when it is not in the store). */
+  inferenceServiceRevisions(namespace: string, name: string): Revision[] {
+    const isvc = this.store.get(ISVC, namespace, name) as Obj | undefined;
+    const revisions = isvc ? this.revisions.get(String(isvc.metadata.uid)) : undefined;
+    return (revisions ?? []).map((revision) => ({ ...revision, images: [...revision.images] }));
+  }
+
+  /** A revision by its name, in any InferenceService of the namespace. */
+  revision(namespace: string, revisionName: string): Revision | undefined {
+    for (const isvc of this.store.list(ISVC, namespace) as Obj[]) {
+      const found = this.revisions.get(String(isvc.metadata.uid))?.find((r) => r.name === revisionName);
+      if (found) return { ...found, images: [...found.images] };
+    }
+    return undefined;
+  }
+
   private reconcileInferenceService(isvc: Obj, now: number): void {
     const { name, namespace } = isvc.metadata;
     const generation = Number(isvc.metadata.generation ?? 1);
     const key = `isvc/${namespace}/${name}`;
     const progress = this.progressSince.get(key);
-    if (!progress || progress.generation !== generation) {
-      this.progressSince.set(key, { generation, since: now });
-      return;
-    }
-    if (now - progress.since < this.options.readyDelayMs) return;
+    if (!progress || progress.generation !== generation) this.progressSince.set(key, { generation, since: now });
+    const since = this.progressSince.get(key)!.since;
     const predictor = (isvc.spec?.predictor ?? {}) as JsonObject;
-    const images = ((predictor.containers ?? []) as unknown as Container[]).map((c) => c.image);
-    const badPull = images.find((image) => image.includes('bad-pull'));
-    const percent = typeof predictor.canaryTrafficPercent === 'number' ? predictor.canaryTrafficPercent : 100;
+    const canaryPercent =
+      typeof predictor.canaryTrafficPercent === 'number' ? predictor.canaryTrafficPercent : undefined;
+
+    // Knative: every new template is a new revision, named by a counter that never goes back.
+    const template: JsonObject = { ...predictor };
+    delete template.canaryTrafficPercent;
+    const hash = hashOf(canonical(template));
+    const uid = String(isvc.metadata.uid);
+    const revisions = this.revisions.get(uid) ?? [];
+    this.revisions.set(uid, revisions);
+    if (revisions[revisions.length - 1]?.templateHash !== hash) {
+      revisions.push({
+        name: `${name}-predictor-${String(revisions.length + 1).padStart(5, '0')}`,
+        templateHash: hash,
+        images: imagesOfPredictor(predictor),
+        createdAt: now,
+      });
+    }
+    const started = (revision: Revision) => now - revision.createdAt >= this.options.readyDelayMs;
+    const failedImage = (revision: Revision) =>
+      started(revision) ? revision.images.find((image) => image.includes('bad-pull')) : undefined;
+    const isReady = (revision: Revision) => started(revision) && !failedImage(revision);
+    const latestCreated = revisions[revisions.length - 1]!;
+    const latestReady = [...revisions].reverse().find(isReady);
+
+    // KServe's ksvc reconciler: the traffic it asks for, from the status it wrote last time.
+    const previous = ((isvc.status?.components as JsonObject | undefined)?.predictor ?? {}) as JsonObject;
+    const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+    let rolledOut = text(previous.latestRolledoutRevision);
+    let previousRolledOut = text(previous.previousRolledoutRevision);
+    const tagRouting =
+      ((isvc.metadata.annotations ?? {}) as Record<string, string>)['serving.kserve.io/enable-tag-routing'] === 'true';
+    const wanted: TrafficTarget[] =
+      canaryPercent !== undefined && rolledOut !== ''
+        ? [
+            { latestRevision: true, percent: canaryPercent, ...(tagRouting ? { tag: 'latest' } : {}) },
+            ...(canaryPercent < 100
+              ? [{ revisionName: rolledOut, latestRevision: false, percent: 100 - canaryPercent, tag: 'prev' }]
+              : []),
+          ]
+        : [{ latestRevision: true, percent: 100, ...(tagRouting ? { tag: 'latest' } : {}) }];
+    // Knative's route: `latestRevision: true` serves the latest ready revision; nothing is routed before one is ready.
+    const traffic: TrafficTarget[] = latestReady
+      ? wanted.map((target) => (target.latestRevision ? { revisionName: latestReady.name, ...target } : target))
+      : [];
+
+    // KServe's PropagateStatus: the last revision to take all traffic as the latest is the rolled-out one.
+    const share = new Map<string, number>();
+    for (const target of traffic)
+      share.set(target.revisionName!, (share.get(target.revisionName!) ?? 0) + target.percent);
+    for (const target of traffic) {
+      if (!latestReady || target.revisionName !== latestReady.name || target.latestRevision !== true) continue;
+      if (rolledOut !== latestReady.name) {
+        if (target.percent === 100) {
+          previousRolledOut = rolledOut;
+          rolledOut = latestReady.name;
+        }
+      } else if (
+        latestReady === latestCreated &&
+        target.percent < 100 &&
+        share.get(latestReady.name) === 100 &&
+        previousRolledOut !== ''
+      ) {
+        rolledOut = previousRolledOut;
+      }
+    }
+
+    const badPull = failedImage(latestCreated);
+    const ready = isReady(latestCreated) && now - since >= this.options.readyDelayMs;
     this.store.setStatus(ISVC, namespace, name, {
       observedGeneration: generation,
       conditions: [
@@ -338,20 +440,70 @@ export class Controller {
               type: 'Ready',
               status: 'False',
               reason: 'RevisionFailed',
-              message: `Revision for ${name}-predictor failed: ImagePullBackOff pulling "${badPull}"`,
+              message: `Revision "${latestCreated.name}" failed: ImagePullBackOff pulling "${badPull}"`,
             }
-          : { type: 'Ready', status: 'True' },
+          : ready
+            ? { type: 'Ready', status: 'True' }
+            : {
+                type: 'Ready',
+                status: 'Unknown',
+                reason: 'RevisionMissing',
+                message: `Configuration "${name}-predictor" is waiting for a Revision to become ready.`,
+              },
       ],
       components: {
         predictor: {
-          traffic: [
-            { latestRevision: true, percent },
-            ...(percent < 100 ? [{ latestRevision: false, percent: 100 - percent }] : []),
-          ],
+          latestCreatedRevision: latestCreated.name,
+          ...(latestReady ? { latestReadyRevision: latestReady.name } : {}),
+          ...(rolledOut ? { latestRolledoutRevision: rolledOut } : {}),
+          ...(previousRolledOut ? { previousRolledoutRevision: previousRolledOut } : {}),
+          traffic: traffic as unknown as JsonObject[],
         },
       },
     });
   }
+
+  /** Revisions of InferenceServices no longer in the store are forgotten, as Knative deletes them with the ksvc. */
+  private collectRevisions(): void {
+    const live = new Set((this.store.list(ISVC) as Obj[]).map((isvc) => String(isvc.metadata.uid)));
+    for (const uid of this.revisions.keys()) if (!live.has(uid)) this.revisions.delete(uid);
+  }
+}
+
+/** A Knative TrafficTarget as the route's status shows it (knative/serving pkg/apis/serving/v1/route_types.go). */
+export interface TrafficTarget {
+  revisionName?: string;
+  latestRevision: boolean;
+  percent: number;
+  tag?: string;
+}
+
+/** A Knative revision of an InferenceService's predictor. */
+export interface Revision {
+  /** `<isvc>-predictor-0000N`. */
+  name: string;
+  /** The predictor's container images (and model.image), in order. */
+  images: string[];
+  /** When it was created (ms since the epoch). */
+  createdAt: number;
+  templateHash: string;
+}
+
+/** The value with every map's keys sorted, so that equal specs hash equal whatever order apply left them in. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+  );
+}
+
+function imagesOfPredictor(predictor: JsonObject): string[] {
+  const containers = ((predictor.containers ?? []) as unknown as Container[]).map((c) => c.image);
+  const model = predictor.model as { image?: string } | undefined;
+  return [...containers, ...(typeof model?.image === 'string' ? [model.image] : [])];
 }
 
 const labelsOf = (object: Obj): Record<string, string> => (object.metadata.labels ?? {}) as Record<string, string>;
