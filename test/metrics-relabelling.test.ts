@@ -37,6 +37,8 @@ interface PodMonitor {
 const read = (file: string) => parse(readFileSync(`${DIR}/${file}`, 'utf8')) as PodMonitor;
 const kubePrometheusStack = read('podmonitor.yaml');
 const azureMonitor = read('podmonitor-azure-monitor.yaml');
+const mlserver = read('podmonitor-mlserver.yaml');
+const kserve = read('podmonitor-kserve.yaml');
 
 const sanitize = (name: string) => name.replace(/[^a-zA-Z0-9_]/g, '_');
 
@@ -59,8 +61,12 @@ const relabelConfig = (r: Relabeling) =>
  * and endpoint, then the endpoint's own relabelings. Targets come as static configs carrying the __meta labels
  * Kubernetes service discovery would give them.
  */
-function operatorScrapeJob(monitor: PodMonitor, targets: { address: string; meta: Record<string, string> }[]) {
-  const endpoint = monitor.spec.podMetricsEndpoints[0]!;
+function operatorScrapeJob(
+  monitor: PodMonitor,
+  targets: { address: string; meta: Record<string, string> }[],
+  index = 0,
+) {
+  const endpoint = monitor.spec.podMetricsEndpoints[index]!;
   const selector = Object.entries(monitor.spec.selector.matchLabels).map(([key, value]) => ({
     action: 'keep',
     source_labels: [
@@ -70,7 +76,7 @@ function operatorScrapeJob(monitor: PodMonitor, targets: { address: string; meta
     regex: `(${value});true`,
   }));
   return {
-    job_name: `podMonitor/${monitor.metadata.namespace}/${monitor.metadata.name}/0`,
+    job_name: `podMonitor/${monitor.metadata.namespace}/${monitor.metadata.name}/${index}`,
     scrape_interval: '1s', // the test's pace; the file's interval is for a cluster
     metrics_path: endpoint.path ?? '/metrics',
     static_configs: targets.map((target) => ({ targets: [target.address], labels: target.meta })),
@@ -126,7 +132,9 @@ describe('the PodMonitors of the README', () => {
   describe.each([
     ['kube-prometheus-stack', kubePrometheusStack],
     ['Azure Monitor managed Prometheus', azureMonitor],
+    ['MLServer’s metrics port (podmonitor-mlserver.yaml)', mlserver],
   ])('%s, run by a real Prometheus', (_name, monitor) => {
+    const port = monitor.spec.podMetricsEndpoints[0]!.port;
     let prometheus: ScrapingPrometheus;
     const servers: Server[] = [];
 
@@ -147,15 +155,18 @@ describe('the PodMonitors of the README', () => {
         // The user's own Deployment: its pods have no track label.
         {
           address: await metricsServer(requests(100)),
-          meta: podMeta('churn-scorer-7d9f-abcde', { app: 'churn-scorer' }),
+          meta: podMeta('churn-scorer-7d9f-abcde', { app: 'churn-scorer' }, port),
         },
         // The canary model-canary makes.
         {
           address: await metricsServer(requests(10)),
-          meta: podMeta('churn-scorer-canary-5c6b-fghij', { app: 'churn-scorer', track: 'canary' }),
+          meta: podMeta('churn-scorer-canary-5c6b-fghij', { app: 'churn-scorer', track: 'canary' }, port),
         },
         // Another app's pod, and a port of another name: not selected.
-        { address: await metricsServer(requests(7)), meta: podMeta('fraud-1', { app: 'fraud', track: 'canary' }) },
+        {
+          address: await metricsServer(requests(7)),
+          meta: podMeta('fraud-1', { app: 'fraud', track: 'canary' }, port),
+        },
         {
           address: await metricsServer(requests(8)),
           meta: podMeta('churn-scorer-admin', { app: 'churn-scorer' }, 'admin'),
@@ -195,5 +206,79 @@ describe('the PodMonitors of the README', () => {
       );
       expect(stable.map((s) => s.value)).toEqual([101]);
     }, 30_000);
+  });
+
+  describe('KServe (podmonitor-kserve.yaml), run by a real Prometheus', () => {
+    let prometheus: ScrapingPrometheus;
+    const servers: Server[] = [];
+    const serve = async (body: string): Promise<string> => {
+      const server = createServer((_request, response) => response.end(body));
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
+      return `${LOOPBACK}:${(server.address() as AddressInfo).port}`;
+    };
+    const revisionPod = (revision: string, port: string) =>
+      podMeta(
+        `${revision}-deployment-abc`,
+        {
+          'serving.kserve.io/inferenceservice': 'churn-scorer',
+          'serving.knative.dev/revision': revision,
+          component: 'predictor',
+        },
+        port,
+      );
+
+    beforeAll(async () => {
+      const queueProxy = (revision: string, count: number) =>
+        `# TYPE revision_app_request_count counter\nrevision_app_request_count{namespace_name="ml",revision_name="${revision}",response_code="200",response_code_class="2xx"} ${count}\n`;
+      const model = (invalid: number) =>
+        `# TYPE model_invalid_predictions_total counter\nmodel_invalid_predictions_total ${invalid}\n`;
+      const targets = [
+        {
+          address: await serve(queueProxy('churn-scorer-predictor-00001', 90)),
+          meta: revisionPod('churn-scorer-predictor-00001', 'http-usermetric'),
+        },
+        {
+          address: await serve(queueProxy('churn-scorer-predictor-00002', 10)),
+          meta: revisionPod('churn-scorer-predictor-00002', 'http-usermetric'),
+        },
+        { address: await serve(model(3)), meta: revisionPod('churn-scorer-predictor-00001', 'user-port') },
+        { address: await serve(model(1)), meta: revisionPod('churn-scorer-predictor-00002', 'user-port') },
+      ];
+      prometheus = await startScrapingPrometheus({
+        global: { scrape_interval: '1s', evaluation_interval: '1s' },
+        scrape_configs: [operatorScrapeJob(kserve, targets, 0), operatorScrapeJob(kserve, targets, 1)],
+      });
+    }, 30_000);
+    afterAll(async () => {
+      await prometheus?.stop();
+      for (const server of servers) server.close();
+    });
+
+    it('queue-proxy series keep revision_name; the model’s own series get the revision label the model gates select on', async () => {
+      const until = async (query: string, count: number) => {
+        let series: Array<{ metric: Record<string, string>; value: number }> = [];
+        for (const deadline = Date.now() + 120_000; series.length < count && Date.now() < deadline;) {
+          await sleep(200);
+          series = await prometheus.query(query);
+        }
+        return series;
+      };
+      const traffic = await until('revision_app_request_count', 2);
+      expect(traffic.map((s) => [s.metric.revision_name, s.value]).sort()).toEqual([
+        ['churn-scorer-predictor-00001', 90],
+        ['churn-scorer-predictor-00002', 10],
+      ]);
+      await until('model_invalid_predictions_total', 2);
+      // The selectors the kserve preset renders for the canary revision.
+      const invalid = await prometheus.query(
+        'sum(model_invalid_predictions_total{namespace="ml",revision="churn-scorer-predictor-00002"})',
+      );
+      expect(invalid.map((s) => s.value)).toEqual([1]);
+      const requests = await prometheus.query(
+        'sum(revision_app_request_count{namespace_name="ml",revision_name="churn-scorer-predictor-00002"})',
+      );
+      expect(requests.map((s) => s.value)).toEqual([10]);
+    }, 150_000);
   });
 });
