@@ -1,9 +1,8 @@
 // The action's adapters: the CLI's plus the PR comment and the GitHub Deployment, from the runner's context.
 import { randomBytes } from 'node:crypto';
 import * as core from '@actions/core';
-import { context } from '@actions/github';
-import { GitHubDeploymentReporter } from './adapters/github-deployments.js';
-import { githubOptionsFromContext, PullRequestCommentReporter, runUrl } from './adapters/github.js';
+import { githubOptionsFromContext, runContextFromEnvironment, runUrl } from './adapters/github-options.js';
+import { lazyPort } from './adapters/lazy.js';
 import type { Services } from './commands/context.js';
 import type { RolloutConfig } from './core/config.js';
 import type { Logger, Reporter } from './core/ports.js';
@@ -13,10 +12,14 @@ import { createServices } from './wiring.js';
  * The Lease holder id: unique per job, not per run, as two jobs of one run (a matrix, or two jobs on one model) must
  * not pass for one holder. The main step makes it and saves it; the post step of the same job reads it back.
  */
+/** The run's context, read once. */
+let runContext: ReturnType<typeof runContextFromEnvironment> | undefined;
+const context = () => (runContext ??= runContextFromEnvironment());
+
 export function jobHolder(): string {
   const saved = core.getState('holder');
   if (saved) return saved;
-  const run = `${process.env.GITHUB_REPOSITORY ?? 'local'}/actions/runs/${context.runId}`;
+  const run = `${process.env.GITHUB_REPOSITORY ?? 'local'}/actions/runs/${context().runId}`;
   const job = `${process.env.GITHUB_JOB ?? 'job'}-${randomBytes(4).toString('hex')}`;
   const holder = `${run}/attempts/${process.env.GITHUB_RUN_ATTEMPT ?? '1'}/jobs/${job}`;
   core.saveState('holder', holder);
@@ -30,32 +33,31 @@ export function actionServices(
 ): Services {
   // Outside a GitHub runner (a local `act`-style run) there is no repository: no comment, no deployment.
   const token = process.env.GITHUB_REPOSITORY ? (config.github.token ?? '') : '';
-  const github = githubOptionsFromContext(
-    process.env.GITHUB_REPOSITORY ? context : { ...context, repo: { owner: 'local', repo: 'local' } },
-    token,
-    core.setSecret,
-  );
+  const github = githubOptionsFromContext(context(), token, core.setSecret);
   const url = process.env.GITHUB_REPOSITORY ? runUrl(github) : undefined;
   const reporters: Reporter[] = [];
   if (token && config.github.comment) {
     const grafana = config.grafana.url ? { grafana: { url: config.grafana.url } } : {};
+    const options = { ...github, logger, render: { ...grafana, environment: config.github.environment } };
+    // The GitHub client loads on the first report, not at start-up.
     reporters.push(
-      new PullRequestCommentReporter({
-        ...github,
-        logger,
-        render: { ...grafana, environment: config.github.environment },
-      }),
+      lazyPort<Reporter>(async () => new (await import('./adapters/github.js')).PullRequestCommentReporter(options)),
     );
   }
   if (token && config.github.environment) {
-    reporters.push(new GitHubDeploymentReporter({ ...github, environment: config.github.environment, logger }));
+    const options = { ...github, environment: config.github.environment, logger };
+    reporters.push(
+      lazyPort<Reporter>(
+        async () => new (await import('./adapters/github-deployments.js')).GitHubDeploymentReporter(options),
+      ),
+    );
   }
   const holder = jobHolder();
-  const pr = (context.payload.pull_request as { number?: number } | undefined)?.number;
+  const pr = (context().payload as { pull_request?: { number?: number } }).pull_request?.number;
   return createServices(config, {
     logger,
     mask: core.setSecret,
-    run: { holder, url, actor: context.actor, ...(pr ? { pr } : {}) },
+    run: { holder, url, actor: context().actor, ...(pr ? { pr } : {}) },
     reporters,
     onCanary,
   });

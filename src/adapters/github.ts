@@ -5,27 +5,11 @@ import { getOctokit } from '@actions/github';
 import type { Logger, Report, Reporter } from '../core/ports.js';
 import { commentMarker, isStickyComment, renderComment, type CommentAuthor } from '../core/render-comment.js';
 import type { RenderContext } from '../core/report-markdown.js';
+import { runUrl, type GitHubOptions } from './github-options.js';
+
+export { githubOptionsFromContext, runUrl, type GitHubOptions, type RunContext } from './github-options.js';
 
 export type Octokit = ReturnType<typeof getOctokit>;
-
-export interface GitHubOptions {
-  token: string;
-  /** `owner` and `repo` of the repository the workflow runs in. */
-  owner: string;
-  repo: string;
-  /** `GITHUB_SERVER_URL`, e.g. `https://github.com`. */
-  serverUrl: string;
-  /** `GITHUB_API_URL`, e.g. `https://api.github.com` (a test fake in tests). */
-  apiUrl: string;
-  /** `GITHUB_EVENT_NAME` and the parsed `GITHUB_EVENT_PATH` file. */
-  eventName: string;
-  eventPayload: Record<string, unknown>;
-  sha: string;
-  runId: number | string;
-  runAttempt?: number | string;
-  /** Marks the token as a secret in the log (the action passes core.setSecret). */
-  mask?: (secret: string) => void;
-}
 
 export interface CommentOptions extends GitHubOptions {
   logger: Logger;
@@ -37,47 +21,9 @@ export interface CommentOptions extends GitHubOptions {
   render?: Pick<RenderContext, 'grafana' | 'environment' | 'modelVersion' | 'rollbackWorkflow'>;
 }
 
-/** What `@actions/github`'s `context` holds; main.ts passes `context` itself. */
-export interface RunContext {
-  eventName: string;
-  payload: object;
-  sha: string;
-  runId: number;
-  runAttempt: number;
-  serverUrl: string;
-  apiUrl: string;
-  repo: { owner: string; repo: string };
-}
-
-/** The options of the GitHub adapters from the run's context and the `github-token` input. */
-export function githubOptionsFromContext(
-  context: RunContext,
-  token: string,
-  mask?: (secret: string) => void,
-): GitHubOptions {
-  return {
-    token,
-    owner: context.repo.owner,
-    repo: context.repo.repo,
-    serverUrl: context.serverUrl,
-    apiUrl: context.apiUrl,
-    eventName: context.eventName,
-    eventPayload: context.payload as Record<string, unknown>,
-    sha: context.sha,
-    runId: context.runId,
-    runAttempt: context.runAttempt,
-    mask,
-  };
-}
-
 export function createOctokit(options: GitHubOptions): Octokit {
   options.mask?.(options.token);
   return getOctokit(options.token, { baseUrl: options.apiUrl.replace(/\/+$/, '') });
-}
-
-export function runUrl(options: GitHubOptions): string {
-  const attempt = options.runAttempt && String(options.runAttempt) !== '1' ? `/attempts/${options.runAttempt}` : '';
-  return `${options.serverUrl.replace(/\/+$/, '')}/${options.owner}/${options.repo}/actions/runs/${options.runId}${attempt}`;
 }
 
 /** The render context for this run: links, commit, repository; `running` and `now` are per publish. */
