@@ -128,6 +128,48 @@ describe('anonymous registry', () => {
     expect(await client(registry).blobExists('models/midchunk', sha256Digest(layer))).toBe(true);
   });
 
+  it('a connection cut in the first chunk resumes from byte 0 (the registry says `Range: 0-0` for nothing yet)', async () => {
+    const layer = randomBytes(CHUNK * 2);
+    proxy.stats.uploadBytes = 0;
+    proxy.faults.dropAfterUploadBytes = 1000;
+    const result = await viaProxy().uploadBlob('models/first-chunk', bufferBlob(layer));
+    expect(result.uploaded).toBe(true);
+    expect(proxy.faults.dropAfterUploadBytes).toBeUndefined();
+    expect(await client(registry).blobExists('models/first-chunk', sha256Digest(layer))).toBe(true);
+  });
+
+  it('sends a big blob in one PATCH by default, in chunks of `chunkSize` when one is set', async () => {
+    const layer = randomBytes(CHUNK * 5 + 7);
+    const patches = (from: number) =>
+      proxy.stats.requests.slice(from).filter((line) => line.startsWith('PATCH ')).length;
+    let mark = proxy.stats.requests.length;
+    await new RegistryClient({ registry: registry.host, baseUrl: proxy.url, monolithicLimit: CHUNK }).uploadBlob(
+      'models/one-patch',
+      bufferBlob(layer),
+    );
+    expect(patches(mark)).toBe(1);
+    mark = proxy.stats.requests.length;
+    await viaProxy().uploadBlob('models/chunks', bufferBlob(layer));
+    expect(patches(mark)).toBe(6);
+  });
+
+  it('sends blob bodies through axios when a proxy variable is set (axios honours it and NO_PROXY)', async () => {
+    const saved = { http_proxy: process.env.http_proxy, NO_PROXY: process.env.NO_PROXY };
+    process.env.http_proxy = 'http://127.0.0.1:9';
+    process.env.NO_PROXY = '127.0.0.1';
+    try {
+      const layer = randomBytes(CHUNK * 2 + 5);
+      const result = await client(registry).uploadBlob('models/proxied', bufferBlob(layer));
+      expect(result).toEqual({ uploaded: true, mounted: false, bytesSent: layer.length });
+      expect(await client(registry).blobExists('models/proxied', sha256Digest(layer))).toBe(true);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
   it('retries a registry answering 503', async () => {
     proxy.faults.unavailable = 3;
     const before = proxy.stats.unavailable;

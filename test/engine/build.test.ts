@@ -187,7 +187,7 @@ describe('buildAndPush against a real registry', () => {
     expect(built.tags).toEqual(['abc123', '7', 'latest']);
     expect(masked).toContain('ci-password');
     expect(logger.lines.join('\n')).not.toContain('ci-password');
-    expect(logger.lines.some((line) => line.startsWith('model layer: ') && line.endsWith('pushed'))).toBe(true);
+    expect(logger.lines.some((line) => line.startsWith('model layer 1/1 (') && line.endsWith('pushed'))).toBe(true);
     expect(logger.lines).toContain(
       `tagged ${registry.host}/models/churn@${built.digest.slice(0, 19)} as abc123, 7, latest`,
     );

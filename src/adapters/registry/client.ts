@@ -1,7 +1,10 @@
 // OCI distribution client over axios: blobs (HEAD, mount, monolithic and chunked uploads that resume),
 // manifests and indexes, tags, and the registry's Docker-Content-Digest checked against ours.
-// Bodies are streams from a re-openable BlobSource, so memory stays flat however big a layer is.
+// Blob bodies come from a re-openable BlobSource and go out through node:http from two reused buffers, so memory
+// stays flat however big a layer is, and the bytes cost little CPU on their way (the registry needs it more).
 import axios, { type AxiosInstance, type AxiosResponse, type Method } from 'axios';
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { registryBaseUrl } from '../../core/image-ref.js';
 import { RegistryAuth, repositoryScope, type RegistryCredentials } from './auth.js';
@@ -24,8 +27,12 @@ export interface RegistryClientOptions {
   /** Override the base URL (tests put a fault-injecting proxy in front of the registry). */
   baseUrl?: string;
   retry?: Partial<RetryPolicy>;
-  /** Blobs up to this size go in one PUT; bigger ones in PATCH chunks of `chunkSize`. */
+  /** Blobs up to this size go in one PUT (default 16 MiB); bigger ones in PATCH chunks of `chunkSize`. */
   monolithicLimit?: number;
+  /**
+   * PATCH size (default: the whole blob in one PATCH, as skopeo and crane send it: smaller chunks only add round
+   * trips, and a registry that resumes does so at any offset). Raised to the registry's `OCI-Chunk-Min-Length`.
+   */
   chunkSize?: number;
   timeoutMs?: number;
 }
@@ -34,6 +41,18 @@ export interface Manifest {
   mediaType: string;
   digest: string;
   body: Buffer;
+}
+
+export interface UploadOptions {
+  /** Repositories of the same registry that may hold the blob, tried in order with a cross-repository mount. */
+  mountFrom?: string | readonly string[];
+  onBytes?: (count: number) => void;
+}
+
+interface UploadSession {
+  location: string;
+  /** The registry's OCI-Chunk-Min-Length (0: none). */
+  minChunk: number;
 }
 
 export interface UploadResult {
@@ -55,6 +74,8 @@ interface RequestSpec {
   headers?: Record<string, string | number>;
   /** A fresh body per attempt; a stream cannot be sent twice. */
   body?: () => Promise<Readable | Buffer | string>;
+  /** Blob bytes `[start, end)` of `source` as the body, sent through node:http from reused buffers. */
+  upload?: { source: Omit<BlobSource, 'digest'>; start: number; end: number; onBytes: (count: number) => void };
   responseType?: 'arraybuffer' | 'stream';
   /** Statuses that are answers, not errors (e.g. 404 on HEAD). */
   accept?: number[];
@@ -82,13 +103,15 @@ export class RegistryClient {
   private readonly retry: RetryPolicy;
   private readonly monolithicLimit: number;
   private readonly chunkSize: number;
+  private readonly timeoutMs: number;
 
   constructor(options: RegistryClientOptions) {
     this.registry = options.registry;
     this.baseUrl = (options.baseUrl ?? registryBaseUrl(options.registry)).replace(/\/$/, '');
     this.origin = new URL(this.baseUrl).origin;
+    this.timeoutMs = options.timeoutMs ?? 120000;
     this.http = axios.create({
-      timeout: options.timeoutMs ?? 120000,
+      timeout: this.timeoutMs,
       // follow-redirects buffers request bodies to replay them: uploads would sit in memory.
       maxRedirects: 0,
       maxBodyLength: Infinity,
@@ -104,7 +127,7 @@ export class RegistryClient {
     });
     this.retry = { ...defaultRetryPolicy, ...options.retry };
     this.monolithicLimit = options.monolithicLimit ?? 16 << 20;
-    this.chunkSize = options.chunkSize ?? 32 << 20;
+    this.chunkSize = options.chunkSize ?? Infinity;
   }
 
   // ---- blobs ---------------------------------------------------------------------------------
@@ -158,45 +181,107 @@ export class RegistryClient {
 
   /** Asks the registry to link a blob from another repository; true when it did (no bytes move). */
   async mountBlob(repository: string, digest: string, fromRepository: string): Promise<boolean> {
-    const response = await this.send({
-      method: 'POST',
-      url: `/v2/${repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepository)}`,
-      repository,
-      push: true,
-      pullFrom: fromRepository,
-      headers: { 'Content-Length': 0 },
-      accept: [201, 202],
-    });
-    if (response.status === 202) await this.cancelUpload(repository, this.location(response));
-    return response.status === 201;
+    const attempt = await this.tryMount(repository, digest, fromRepository);
+    if (attempt && attempt !== 'mounted') await this.cancelUpload(repository, attempt.location);
+    return attempt === 'mounted';
   }
 
   /**
-   * Puts a blob into `repository` unless it is there already (or can be mounted from `mountFrom`).
-   * `onBytes` is called as bytes go on the wire.
+   * Puts a blob into `repository` unless it is there already (HEAD) or can be mounted from one of `mountFrom`
+   * (tried in order; the upload session a failed mount opens is the one the bytes then go to, so trying costs no
+   * extra request). `onBytes` is called as bytes go on the wire.
    */
-  async uploadBlob(
-    repository: string,
-    source: BlobSource,
-    options: { mountFrom?: string; onBytes?: (count: number) => void } = {},
-  ): Promise<UploadResult> {
+  async uploadBlob(repository: string, source: BlobSource, options: UploadOptions = {}): Promise<UploadResult> {
     if (await this.blobExists(repository, source.digest)) return { uploaded: false, mounted: false, bytesSent: 0 };
-    if (options.mountFrom && options.mountFrom !== repository) {
-      if (await this.mountBlob(repository, source.digest, options.mountFrom)) {
-        return { uploaded: false, mounted: true, bytesSent: 0 };
-      }
+    const candidates = [...new Set([options.mountFrom ?? []].flat())].filter((from) => from !== repository);
+    let session: UploadSession | undefined;
+    for (const [index, from] of candidates.entries()) {
+      const attempt = await this.tryMount(repository, source.digest, from);
+      if (attempt === 'mounted') return { uploaded: false, mounted: true, bytesSent: 0 };
+      if (attempt && index < candidates.length - 1) await this.cancelUpload(repository, attempt.location);
+      else if (attempt) session = attempt;
     }
+    return this.sendBlob(repository, source, source.digest, session, options.onBytes);
+  }
+
+  /**
+   * Uploads bytes whose digest is still being computed (a layer hashed while it goes): POST, PATCH, and the PUT
+   * that closes the upload once `digest` resolves. No HEAD or mount: for blobs the caller knows are missing.
+   */
+  async uploadBlobAhead(
+    repository: string,
+    source: Omit<BlobSource, 'digest'>,
+    digest: Promise<string>,
+    options: Pick<UploadOptions, 'onBytes'> = {},
+  ): Promise<UploadResult> {
+    // An unobserved rejection while the bytes go would end the process; it is awaited (and thrown) below.
+    digest.catch(() => undefined);
+    return this.sendBlob(repository, source, digest, undefined, options.onBytes);
+  }
+
+  /** True unless the registry says it knows no such repository (`NAME_UNKNOWN` on its tag list). */
+  async repositoryKnown(repository: string): Promise<boolean> {
+    const response = await this.send({
+      method: 'GET',
+      url: `/v2/${repository}/tags/list?n=1`,
+      repository,
+      // The push token the upload needs next: one token request, not two.
+      push: true,
+      responseType: 'arraybuffer',
+      accept: [200, 404],
+    });
+    if (response.status === 200) return true;
+    return !Buffer.from(response.data as ArrayBuffer)
+      .toString()
+      .includes('NAME_UNKNOWN');
+  }
+
+  private async sendBlob(
+    repository: string,
+    source: Omit<BlobSource, 'digest'>,
+    digest: string | Promise<string>,
+    session: UploadSession | undefined,
+    onBytes?: (count: number) => void,
+  ): Promise<UploadResult> {
     let bytesSent = 0;
-    const onBytes = (count: number): void => {
-      bytesSent += count;
-      options.onBytes?.(count);
+    const count = (bytes: number): void => {
+      bytesSent += bytes;
+      onBytes?.(bytes);
     };
-    if (source.size <= this.monolithicLimit) await this.uploadMonolithic(repository, source, onBytes);
-    else await this.uploadChunked(repository, source, onBytes);
+    if (typeof digest === 'string' && source.size <= this.monolithicLimit) {
+      await this.uploadMonolithic(repository, { ...source, digest }, count, session);
+    } else {
+      await this.uploadChunked(repository, source, digest, count, session);
+    }
     return { uploaded: true, mounted: false, bytesSent };
   }
 
-  private async startUpload(repository: string): Promise<string> {
+  /** 'mounted', or the upload session the registry opened instead, or undefined when it refused to read `from`. */
+  private async tryMount(
+    repository: string,
+    digest: string,
+    from: string,
+  ): Promise<'mounted' | UploadSession | undefined> {
+    let response: AxiosResponse;
+    try {
+      response = await this.send({
+        method: 'POST',
+        url: `/v2/${repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
+        repository,
+        push: true,
+        pullFrom: from,
+        headers: { 'Content-Length': 0 },
+        accept: [201, 202],
+      });
+    } catch (error) {
+      // No pull access to `from` is no reason to fail a push: the bytes go up instead.
+      if (error instanceof RegistryError && (error.status === 401 || error.status === 403)) return undefined;
+      throw error;
+    }
+    return response.status === 201 ? 'mounted' : this.session(response);
+  }
+
+  private async startUpload(repository: string): Promise<UploadSession> {
     const response = await this.send({
       method: 'POST',
       url: `/v2/${repository}/blobs/uploads/`,
@@ -205,12 +290,24 @@ export class RegistryClient {
       headers: { 'Content-Length': 0 },
       accept: [202],
     });
-    return this.location(response);
+    return this.session(response);
   }
 
-  private async uploadMonolithic(repository: string, source: BlobSource, onBytes: (n: number) => void): Promise<void> {
+  private session(response: AxiosResponse): UploadSession {
+    const minimum = Number(response.headers['oci-chunk-min-length']);
+    return { location: this.location(response), minChunk: Number.isFinite(minimum) && minimum > 0 ? minimum : 0 };
+  }
+
+  private async uploadMonolithic(
+    repository: string,
+    source: BlobSource,
+    onBytes: (n: number) => void,
+    session?: UploadSession,
+  ): Promise<void> {
+    let opened = session;
     await this.withRetries(async () => {
-      const location = await this.startUpload(repository);
+      const { location } = opened ?? (await this.startUpload(repository));
+      opened = undefined;
       const response = await this.send({
         method: 'PUT',
         url: this.withDigest(location, source.digest),
@@ -218,20 +315,32 @@ export class RegistryClient {
         push: true,
         retry: false,
         headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': source.size },
-        body: async () => (await source.open(0)).pipe(countingStream(onBytes)),
+        upload: { source, start: 0, end: source.size, onBytes },
         accept: [201],
       });
       this.checkDigest(response, source.digest, `blob ${repository}@${source.digest}`);
     });
   }
 
-  /** PATCH chunks; after a broken connection or a 5xx, asks the registry where it got to and goes on from there. */
-  private async uploadChunked(repository: string, source: BlobSource, onBytes: (n: number) => void): Promise<void> {
-    let location = await this.startUpload(repository);
+  /**
+   * PATCH chunks (by default one, the whole blob, as skopeo sends it; at least the registry's
+   * `OCI-Chunk-Min-Length`); after a broken connection or a 5xx, asks the registry where it got to and goes on from
+   * there. The closing PUT waits for the digest.
+   */
+  private async uploadChunked(
+    repository: string,
+    source: Omit<BlobSource, 'digest'>,
+    digest: string | Promise<string>,
+    onBytes: (n: number) => void,
+    session?: UploadSession,
+  ): Promise<void> {
+    const opened = session ?? (await this.startUpload(repository));
+    let location = opened.location;
+    const chunkSize = Math.max(this.chunkSize, opened.minChunk);
     let offset = 0;
     let failures = 0;
     while (offset < source.size) {
-      const end = Math.min(offset + this.chunkSize, source.size);
+      const end = Math.min(offset + chunkSize, source.size);
       const start = offset;
       try {
         const response = await this.send({
@@ -245,7 +354,7 @@ export class RegistryClient {
             'Content-Length': end - start,
             'Content-Range': `${start}-${end - 1}`,
           },
-          body: async () => (await source.open(start, end)).pipe(countingStream(onBytes)),
+          upload: { source, start, end, onBytes },
           accept: [202],
         });
         location = this.location(response);
@@ -253,20 +362,33 @@ export class RegistryClient {
         failures = 0;
       } catch (error) {
         const lostPlace = error instanceof RegistryError && error.status === 416;
-        if (!(isTransient(error) || lostPlace) || ++failures > this.retry.retries) throw error;
+        if (!(isTransient(error) || lostPlace) || ++failures > this.retry.retries) {
+          await this.cancelUpload(repository, location);
+          throw error;
+        }
         await this.retry.sleep(retryDelayMs(this.retry, failures - 1));
-        ({ location, offset } = await this.resumePoint(repository, location));
+        // 416: the registry holds other bytes than we think: start over rather than guess again.
+        ({ location, offset } = lostPlace
+          ? { location: (await this.startUpload(repository)).location, offset: 0 }
+          : await this.resumePoint(repository, location));
       }
+    }
+    let final: string;
+    try {
+      final = await digest;
+    } catch (error) {
+      await this.cancelUpload(repository, location);
+      throw error;
     }
     const response = await this.send({
       method: 'PUT',
-      url: this.withDigest(location, source.digest),
+      url: this.withDigest(location, final),
       repository,
       push: true,
       headers: { 'Content-Length': 0 },
       accept: [201],
     });
-    this.checkDigest(response, source.digest, `blob ${repository}@${source.digest}`);
+    this.checkDigest(response, final, `blob ${repository}@${final}`);
   }
 
   /** Where an interrupted upload stands; a new upload from 0 when the registry dropped it. */
@@ -282,7 +404,7 @@ export class RegistryClient {
       const offset = rangeEnd(status.headers.range as string | undefined) ?? 0;
       return { location: status.headers.location ? this.location(status) : location, offset };
     }
-    return { location: await this.startUpload(repository), offset: 0 };
+    return { location: (await this.startUpload(repository)).location, offset: 0 };
   }
 
   private async cancelUpload(repository: string, location: string): Promise<void> {
@@ -429,15 +551,20 @@ export class RegistryClient {
     for (let round = 0; ; round++) {
       const authorization = ours ? await this.auth.header(scopes) : undefined;
       let response: AxiosResponse;
+      const headers = { ...spec.headers, ...(authorization ? { Authorization: authorization } : {}) };
       try {
-        response = await this.http.request({
-          method: spec.method,
-          url,
-          headers: { ...spec.headers, ...(authorization ? { Authorization: authorization } : {}) },
-          data: spec.body ? await spec.body() : undefined,
-          responseType: spec.responseType ?? 'arraybuffer',
-        });
+        response =
+          spec.upload && !behindProxy(url)
+            ? await this.sendBody(spec.method, url, headers, spec.upload)
+            : await this.http.request({
+                method: spec.method,
+                url,
+                headers,
+                data: spec.upload ? await uploadStream(spec.upload) : spec.body ? await spec.body() : undefined,
+                responseType: spec.responseType ?? 'arraybuffer',
+              });
       } catch (error) {
+        if ((error as { sourceFailed?: boolean }).sourceFailed) throw error;
         // No `cause`: axios errors carry the request, Authorization header included.
         throw new RegistryError(
           `registry ${this.registry}: ${spec.method} ${describePath(url)} failed: ${(error as Error).message}`,
@@ -452,6 +579,49 @@ export class RegistryClient {
       if ((spec.accept ?? [200]).includes(response.status)) return response;
       throw await this.failure(spec, response, url, !!authorization, ours);
     }
+  }
+
+  /**
+   * One request whose body is blob bytes. Sources that read into a caller's buffer get two buffers, each reused
+   * once the socket has taken it: no allocation per chunk, one read ahead of the network. Others are piped.
+   */
+  private sendBody(
+    method: Method,
+    url: string,
+    headers: Record<string, string | number>,
+    upload: NonNullable<RequestSpec['upload']>,
+  ): Promise<AxiosResponse> {
+    return new Promise<AxiosResponse>((resolve, reject) => {
+      const send = new URL(url).protocol === 'https:' ? httpsRequest : httpRequest;
+      const request = send(url, { method: method.toUpperCase(), headers });
+      request.setTimeout(this.timeoutMs, () =>
+        request.destroy(Object.assign(new Error(`timeout of ${this.timeoutMs}ms exceeded`), { code: 'ECONNABORTED' })),
+      );
+      let bodySent = false;
+      request.on('finish', () => (bodySent = true));
+      request.on('error', reject);
+      request.on('response', (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+        answer.on('error', reject);
+        answer.on('end', () => {
+          // An answer before the whole body went (401, 400): stop sending it.
+          if (!bodySent) request.destroy();
+          resolve({
+            status: answer.statusCode ?? 0,
+            statusText: answer.statusMessage ?? '',
+            headers: answer.headers as IncomingHttpHeaders & Record<string, string>,
+            data: Buffer.concat(chunks),
+            config: {} as AxiosResponse['config'],
+          });
+        });
+      });
+      writeBody(request, upload).catch((error: Error) => {
+        // The source failed: a file changed or its hash failed is no network error, so it is not retried as one.
+        reject(isTransient(error) ? error : Object.assign(error, { sourceFailed: true }));
+        request.destroy();
+      });
+    });
   }
 
   private async failure(
@@ -486,15 +656,82 @@ export class RegistryClient {
   }
 }
 
+const BODY_BUFFER = 1 << 20;
+
+/**
+ * True when an HTTP(S)_PROXY variable may apply to `url`: axios, which honours them (and NO_PROXY), then sends the
+ * body, as a stream.
+ */
+function behindProxy(url: string): boolean {
+  const scheme = new URL(url).protocol.replace(':', '');
+  const env = process.env;
+  return !!(env[`${scheme}_proxy`] || env[`${scheme.toUpperCase()}_PROXY`] || env.all_proxy || env.ALL_PROXY);
+}
+
+async function uploadStream(upload: NonNullable<RequestSpec['upload']>): Promise<Readable | Buffer> {
+  if (upload.end <= upload.start) return Buffer.alloc(0);
+  return (await upload.source.open(upload.start, upload.end)).pipe(countingStream(upload.onBytes));
+}
+
+async function writeBody(request: ClientRequest, upload: NonNullable<RequestSpec['upload']>): Promise<void> {
+  const { source, start, end, onBytes } = upload;
+  const reader = source.reader?.();
+  if (!reader) {
+    const stream = end > start ? await source.open(start, end) : undefined;
+    if (!stream) return void request.end();
+    // Errors of the source reject; the request's own (network) errors reach sendBody through its 'error' event.
+    return new Promise<void>((resolve, reject) => {
+      stream.on('error', reject);
+      stream.on('end', resolve);
+      request.on('close', () => {
+        stream.destroy();
+        resolve();
+      });
+      stream.pipe(countingStream(onBytes)).pipe(request);
+    });
+  }
+  const free = [Buffer.allocUnsafe(BODY_BUFFER), Buffer.allocUnsafe(BODY_BUFFER)];
+  const waiting: (() => void)[] = [];
+  let closed = false;
+  request.on('close', () => {
+    closed = true;
+    for (const wake of waiting.splice(0)) wake();
+  });
+  try {
+    for (let position = start; position < end && !closed;) {
+      while (free.length === 0 && !closed) await new Promise<void>((wake) => waiting.push(wake));
+      if (closed) break;
+      const buffer = free.pop()!;
+      const length = Math.min(buffer.length, end - position);
+      await reader.read(position, length, buffer, 0);
+      if (closed) break;
+      position += length;
+      onBytes(length);
+      request.write(buffer.subarray(0, length), () => {
+        free.push(buffer);
+        waiting.shift()?.();
+      });
+    }
+    if (!closed) request.end();
+  } finally {
+    await reader.close();
+  }
+}
+
 function isTransient(error: unknown): boolean {
   if (error instanceof RegistryError) return error.code === 'RETRYABLE' || (error.status === undefined && !!error.code);
   return isNetworkError(error);
 }
 
-/** `Range: 0-1234` -> 1235, the next offset to send. */
+/**
+ * `Range: 0-1234` -> 1235, the next offset to send. `0-0` is what docker distribution answers for an empty upload
+ * (it writes `0-<size - 1>`, and 0 for a size of 0): 0, never 1, or the first byte would be skipped.
+ */
 function rangeEnd(range: string | undefined): number | undefined {
   const match = /^(?:bytes=)?0-(\d+)$/.exec(range?.trim() ?? '');
-  return match ? Number(match[1]) + 1 : undefined;
+  if (!match) return undefined;
+  const last = Number(match[1]);
+  return last === 0 ? 0 : last + 1;
 }
 
 /** The path only: upload URLs carry registry state in their query. */
