@@ -2,7 +2,6 @@
 import { hostname } from 'node:os';
 import type { PrometheusAuth } from './adapters/prometheus.js';
 import { lazyPort } from './adapters/lazy.js';
-import { GrafanaAnnotator } from './adapters/grafana.js';
 import { actionsExec, commandRunner } from './adapters/registry/exec.js';
 import type { Services } from './commands/context.js';
 import type { RolloutConfig } from './core/config.js';
@@ -50,13 +49,14 @@ export function createServices(config: RolloutConfig, options: ServiceOptions): 
   // A dry run writes nothing anywhere: no comment, deployment or annotation, and the cluster refuses writes.
   const reporters = config.dryRun ? [] : [...(options.reporters ?? [])];
   if (config.grafana.url && config.grafana.token && !config.dryRun) {
+    const grafana = {
+      url: config.grafana.url,
+      token: config.grafana.token,
+      logger: options.logger,
+      mask: options.mask,
+    };
     reporters.push(
-      new GrafanaAnnotator({
-        url: config.grafana.url,
-        token: config.grafana.token,
-        logger: options.logger,
-        mask: options.mask,
-      }),
+      lazyPort<Reporter>(async () => new (await import('./adapters/grafana.js')).GrafanaAnnotator(grafana)),
     );
   }
   const cluster = once<Cluster>(() => {
