@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { METRICS_PRESETS, type MetricsPresetName } from '../src/core/metric-presets.js';
 import { CLI_ENTRY } from './support/runner.js';
 import { sleep, tempDir } from './support/local.js';
 import {
@@ -34,17 +35,8 @@ import {
   type Workload,
 } from './support/server-exporters.js';
 
-const PRESETS = [
-  'app',
-  'istio',
-  'linkerd',
-  'ingress-nginx',
-  'triton',
-  'torchserve',
-  'mlserver',
-  'vllm',
-  'bentoml',
-] as const;
+// Every preset but kserve, whose revisions need a cluster: test/kserve-canary.test.ts runs it end to end.
+const PRESETS = METRICS_PRESETS.filter((name): name is Exclude<MetricsPresetName, 'kserve'> => name !== 'kserve');
 type Preset = (typeof PRESETS)[number];
 type Track = 'stable' | 'canary';
 
