@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Command, type ConfigKey, CONFIG_KEYS, configFileSchema, SECRET_KEYS } from '../core/config-schema.js';
 import { INPUT_DEFAULTS } from '../core/input-defaults.js';
 

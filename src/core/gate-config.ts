@@ -1,6 +1,6 @@
 // One gate as users write it in YAML (kebab-case keys of the contract), parsed into a normalised GateSpec.
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { didYouMean } from './suggest.js';
 
 export const BUILTIN_GATES = [
