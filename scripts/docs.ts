@@ -1,9 +1,11 @@
 // Generates what must not drift from its source: the config file's JSON Schema (from the zod schema), action.yml's
-// `default:` lines (from src/core/input-defaults.ts, itself from the config's DEFAULTS) and the README's
-// inputs/outputs table (from action.yml). `npm run docs` writes them; `--check` fails when they are stale.
+// `default:` lines (from src/core/input-defaults.ts, itself from the config's DEFAULTS), the README's inputs/outputs
+// table (from action.yml) and the CLI's flag help (src/cli/flag-docs.json, from both). `npm run docs` writes them;
+// `--check` fails when they are stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { computeFlagDocs } from '../src/cli/flag-docs-source.js';
 import { configFileSchema } from '../src/core/config-schema.js';
 import { EXPRESSION_DEFAULTS, INPUT_DEFAULTS } from '../src/core/input-defaults.js';
 import { METRICS_PRESETS, metricsPreset, type Counter } from '../src/core/metric-presets.js';
@@ -156,6 +158,7 @@ function main(check: boolean): void {
       presetsTable(),
     ),
     'schema/model-canary.schema.json': configJsonSchema(),
+    'src/cli/flag-docs.json': `${JSON.stringify(computeFlagDocs((parse(actionYaml) as ActionMetadata).inputs), null, 2)}\n`,
   };
   const stale = Object.entries(wanted).filter(([path, text]) => {
     let current = '';

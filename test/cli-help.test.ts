@@ -88,7 +88,7 @@ describe('model-canary help and version', () => {
   });
 
   it('every flag the help table names for some commands is a real config key', async () => {
-    const { FLAG_COMMANDS } = await import('../src/cli/flags.js');
+    const { FLAG_COMMANDS } = await import('../src/cli/flag-docs-source.js');
     const { CONFIG_KEYS, COMMANDS } = await import('../src/core/config-schema.js');
     for (const [key, commands] of Object.entries(FLAG_COMMANDS)) {
       expect(CONFIG_KEYS).toContain(key);

@@ -23,7 +23,15 @@ export interface ParseOptions {
 
 const isCommand = (word: string): word is Command => (COMMANDS as readonly string[]).includes(word);
 
-function program(write: (text: string) => void, found: (command: Command, sub: Program) => void): Program {
+/**
+ * The program; only `withFlags` gets its ~70 options (building them for all nine commands was a third of the start),
+ * the others just their line in the overview.
+ */
+function program(
+  write: (text: string) => void,
+  found: (command: Command, sub: Program) => void,
+  withFlags?: Command,
+): Program {
   const root = new Program('model-canary')
     .usage('<command> [--flag value ...]')
     .description('Deliver ML models to Kubernetes safely: build, push by digest, canary, judge, promote or roll back.')
@@ -37,6 +45,8 @@ function program(write: (text: string) => void, found: (command: Command, sub: P
     .addHelpText('after', PROGRAM_FOOTER);
   for (const name of COMMANDS) {
     const sub = root.command(name).description(COMMAND_SUMMARIES[name]).usage('[--flag value ...]');
+    sub.action(() => found(name, sub));
+    if (name !== withFlags) continue;
     const own = new Set(flagsOf(name).map((flag) => flag.key));
     for (const flag of flagDocs()) {
       // A required value is taken even when it begins with '-' (a YAML list, a negative number).
@@ -44,7 +54,6 @@ function program(write: (text: string) => void, found: (command: Command, sub: P
       // Every input is a flag of every command (scripts pass one set to all); help lists the command's own.
       sub.addOption(own.has(flag.key) ? option : option.hideHelp());
     }
-    sub.action(() => found(name, sub));
   }
   return root;
 }
@@ -114,7 +123,9 @@ export function parseCli(argv: string[], options: ParseOptions = {}): ParsedCli 
   const write = options.write ?? ((text: string) => process.stdout.write(text));
   const cwd = options.cwd ?? process.cwd();
   let chosen: { command: Command; sub: Program } | undefined;
-  const root = program(write, (command, sub) => (chosen = { command, sub }));
+  // The command is the first word (`help <command>`: the second); a flag before it is an error that names it.
+  const named = argv[0] === 'help' ? argv[1] : isCommand(argv[0] ?? '') ? argv[0] : argv.find(isCommand);
+  const root = program(write, (command, sub) => (chosen = { command, sub }), named as Command | undefined);
 
   if (argv[0] === 'help') {
     const [, topic, ...rest] = argv;

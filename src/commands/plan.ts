@@ -139,13 +139,16 @@ export const plan: CommandHandler = async ({ config, cwd, logger }) => {
       ...(planned.build ? { build: planned.build } : {}),
     },
     text: renderPlanText(result, { gates, timing, notes, showObjects: showObjects(config) }),
-    markdown: [
-      line && `- ${codeSpan(line)}\n`,
-      schedule.map((text) => `- ${escapeText(text, 1000)}`).join('\n') + '\n',
-      renderPlanMarkdown(result, (text) => escapeText(text, 4000), { gates, timing }),
-    ]
-      .filter(Boolean)
-      .join('\n'),
+    // Rendered only when read (the action's job summary): every step's objects as YAML, which the CLI never shows.
+    get markdown() {
+      return [
+        line && `- ${codeSpan(line)}\n`,
+        schedule.map((text) => `- ${escapeText(text, 1000)}`).join('\n') + '\n',
+        renderPlanMarkdown(result, (text) => escapeText(text, 4000), { gates, timing }),
+      ]
+        .filter(Boolean)
+        .join('\n');
+    },
     exitCode: 0,
   };
 };
