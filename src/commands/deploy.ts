@@ -48,6 +48,10 @@ async function dryRun(context: CommandContext, image: string): Promise<CommandRe
 /** `deploy` (every step) and `canary` (one weight, left running): image, preflight, lease, steps, verdict. */
 export const deploy: CommandHandler = async (context) => {
   const { config, services, logger, clock } = context;
+  // Said before the first network call (a build, the registry, the cluster), so the log shows at once what runs.
+  logger.info(
+    `${config.command}${config.dryRun ? ' (dry run)' : ''}: ${config.image ?? 'the image built first'}, manifests ${config.manifests.join(', ')}, router ${config.router}`,
+  );
   const { image, modelSource } = await imageToDeploy(context);
   if (config.dryRun) return dryRun(context, image);
   const located = await locateTarget(context, image);
