@@ -1,6 +1,7 @@
 // The config file (.github/model-canary.yml), the action inputs and the CLI flags share these keys. Inputs and flags
 // arrive as strings and the file may hold native YAML values, so every field takes both forms. The JSON Schema for
 // editors is generated from this same source (scripts/docs.ts).
+import './zod-config.js';
 import * as z from 'zod';
 import { parseDuration } from './duration.js';
 import { gateSpecSchema } from './gate-config.js';

@@ -1,5 +1,6 @@
 // One gate as users write it in YAML (kebab-case keys of the contract), parsed into a normalised GateSpec.
 import { parse as parseYaml } from 'yaml';
+import './zod-config.js';
 import * as z from 'zod';
 import { didYouMean } from './suggest.js';
 
