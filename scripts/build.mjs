@@ -3,6 +3,29 @@
 import { build } from 'esbuild';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
+// @actions/core imports its OIDC client, and so @actions/http-client with undici (400 KB), at load; nothing here asks
+// for an ID token. Marking the two packages free of side effects lets esbuild drop every module whose exports go
+// unused, so the action's start does not compile undici (the GitHub client still loads what it uses, when it runs).
+const TOOLKIT_FILE = /node_modules\/@actions\/(core|http-client)\//;
+const resolving = Symbol('resolving');
+const toolkitWithoutSideEffects = {
+  name: 'toolkit-without-side-effects',
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData === resolving) return undefined;
+      if (!/^@actions\/(core|http-client)(\/|$)/.test(args.path) && !TOOLKIT_FILE.test(args.importer)) return undefined;
+      const { errors, path, external, namespace, suffix } = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: resolving,
+      });
+      if (errors.length > 0) return { errors };
+      return { path, external, namespace, suffix, sideEffects: !TOOLKIT_FILE.test(path) };
+    });
+  },
+};
+
 rmSync('dist', { recursive: true, force: true });
 await build({
   entryPoints: { index: 'src/index.ts', cli: 'src/cli.ts' },
@@ -18,6 +41,7 @@ await build({
   legalComments: 'none',
   chunkNames: 'chunks/[name]-[hash]',
   logLevel: 'warning',
+  plugins: [toolkitWithoutSideEffects],
   // CommonJS dependencies inside an ESM bundle still call require().
   banner: {
     js: "import { createRequire as __mcRequire } from 'node:module'; const require = __mcRequire(import.meta.url);",

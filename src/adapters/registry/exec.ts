@@ -1,5 +1,4 @@
 // Running tools (docker, az) through @actions/exec: output captured, exit code returned, env passed down.
-import { getExecOutput } from '@actions/exec';
 import { forJobLog } from '../job-log.js';
 
 export interface ExecResult {
@@ -24,6 +23,8 @@ export function actionsExec(
     const out = echo ? lineWriter(write) : undefined;
     const err = echo ? lineWriter(write) : undefined;
     try {
+      // Loaded on the first tool run: most commands never start one.
+      const { getExecOutput } = await import('@actions/exec');
       const result = await getExecOutput(command, args, {
         env: { ...(process.env as Record<string, string>), ...env },
         ignoreReturnCode: true,
