@@ -1,0 +1,3 @@
+import { createRequire as __mcRequire } from 'node:module'; const require = __mcRequire(import.meta.url);
+import{a as c,b as d,c as e,d as f,e as g,f as h,g as i,h as j,i as k}from"./chunk-7XIFLHXD.js";import{a,b}from"./chunk-E4PQCIYN.js";import"./chunk-NVNTAOIC.js";import"./chunk-XZNDK7ZR.js";import"./chunk-3DPFKTNF.js";import"./chunk-AB5AZAEA.js";import"./chunk-BGJIYXDJ.js";export{f as ACTIONS_BOT,k as PullRequestCommentReporter,c as createOctokit,h as findMarkedComment,e as findPullRequest,a as githubOptionsFromContext,j as isPermissionError,d as runRenderContext,b as runUrl,i as safeMessage,g as tokenAuthor};
+//# sourceMappingURL=github-KQNMIVYR.js.map

@@ -1,3 +1,0 @@
-import { createRequire as __mcRequire } from 'node:module'; const require = __mcRequire(import.meta.url);
-import{c as a,d as b}from"./chunk-UZWP44WM.js";import"./chunk-XFLT4YC6.js";import"./chunk-VIJB75JW.js";import"./chunk-PNEJC2D7.js";import"./chunk-TAKULUW7.js";import"./chunk-NRDLIA6O.js";import"./chunk-UQ2WUXRA.js";import"./chunk-FPRXBAGR.js";import"./chunk-U4HM3WRA.js";import"./chunk-TA3P4ZJR.js";import"./chunk-TLEHL5QD.js";import"./chunk-43LRSFHS.js";import"./chunk-R4OG6ZLY.js";import"./chunk-E4PQCIYN.js";import"./chunk-NVNTAOIC.js";import"./chunk-XZNDK7ZR.js";import"./chunk-5ZHFZI56.js";import"./chunk-3DPFKTNF.js";import"./chunk-AB5AZAEA.js";import"./chunk-BGJIYXDJ.js";export{a as actionLogger,b as run};
-//# sourceMappingURL=main-ASQRTUVO.js.map
