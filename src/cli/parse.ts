@@ -38,7 +38,8 @@ function program(
     .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .helpCommand(false)
-    .configureHelp({ styleTitle: (title) => title.toLowerCase() })
+    // Every command takes flags, whether or not this run built them.
+    .configureHelp({ styleTitle: (title) => title.toLowerCase(), subcommandTerm: (sub) => `${sub.name()} [options]` })
     .configureOutput({ writeOut: write, writeErr: () => undefined, outputError: () => undefined })
     .showSuggestionAfterError(false)
     .exitOverride()
