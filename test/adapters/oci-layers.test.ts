@@ -18,8 +18,11 @@ import { startFaultProxy, type FaultProxy } from '../support/registry.js';
 interface LoggingRegistry {
   host: string;
   url: string;
-  /** Access-log lines (`METHOD path?query STATUS`) from `mark` on. */
-  requests(mark?: number): string[];
+  /**
+   * Access-log lines (`METHOD path?query STATUS`) from `mark` on, once every request made before the call is in:
+   * a marker request is sent and its own line awaited (the log is written as responses go, not before).
+   */
+  requests(mark?: number): Promise<string[]>;
   mark(): number;
   stop(): Promise<void>;
 }
@@ -41,6 +44,7 @@ async function startLoggingRegistry(): Promise<LoggingRegistry> {
   );
   const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
+  const awaited = new Map<string, () => void>();
   let partial = '';
   child.stdout!.on('data', (chunk: Buffer) => {
     const text = partial + chunk.toString();
@@ -48,21 +52,29 @@ async function startLoggingRegistry(): Promise<LoggingRegistry> {
     partial = complete.pop()!;
     for (const line of complete) {
       const match = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3})/.exec(line);
-      if (match) lines.push(`${match[1]} ${match[2]} ${match[3]}`);
+      if (!match) continue;
+      lines.push(`${match[1]} ${match[2]} ${match[3]}`);
+      awaited.get(match[2]!)?.();
     }
   });
   child.stderr!.resume();
   const url = `http://${LOOPBACK}:${port}`;
   await waitForHttp(`${url}/v2/`);
-  // The log line is written as the response goes; a moment lets the last ones arrive.
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+  let markers = 0;
+  const MARKER = '/v2/?logged=';
   return {
     host: `${LOOPBACK}:${port}`,
     url,
-    requests: (mark = 0) => lines.slice(mark),
+    requests: async (mark = 0) => {
+      const marker = `${MARKER}${++markers}`;
+      const logged = new Promise<void>((resolve) => awaited.set(marker, resolve));
+      await fetch(`${url}${marker}`).then((response) => response.arrayBuffer());
+      await logged;
+      awaited.delete(marker);
+      return lines.slice(mark).filter((line) => !line.includes(` ${MARKER}`));
+    },
     mark: () => lines.length,
     stop: async () => {
-      await settle();
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
@@ -220,7 +232,7 @@ describe('model layers that follow the files', () => {
       .map((file) => `${sha256(readFileSync(join(modelPath, file)))}  ${file}\n`)
       .join('');
     expect(first.layer.modelSha256).toBe(sha256(list));
-    expect(uploadedDigests(registry.requests(mark)).sort()).toEqual(
+    expect(uploadedDigests(await registry.requests(mark)).sort()).toEqual(
       expect.arrayContaining(first.layer.layers.map((layer) => layer.digest).sort()),
     );
     expectReadBack('models/churn', first, 'first');
@@ -233,8 +245,7 @@ describe('model layers that follow the files', () => {
     expect(again.bytesUploaded).toBe(0);
     expect(again.streamedWhileHashing).toBe(false);
     expect(again.layerPushes.map((push) => push.outcome)).toEqual(['present', 'present', 'present', 'present']);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    const writes = registry.requests(mark).filter((line) => /^(POST|PATCH|PUT|DELETE) /.test(line));
+    const writes = (await registry.requests(mark)).filter((line) => /^(POST|PATCH|PUT|DELETE) /.test(line));
     expect(writes).toEqual([]);
   });
 
@@ -254,8 +265,7 @@ describe('model layers that follow the files', () => {
     ]);
     const layer = changed.layer.layers[2]!;
     expect(layer.digest).not.toBe(first.layer.layers[2]!.digest);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    const uploads = uploadedDigests(registry.requests(mark));
+    const uploads = uploadedDigests(await registry.requests(mark));
     expect(uploads).toHaveLength(2);
     expect(uploads[0]).toBe(layer.digest);
     const config = skopeoInspect(`${registry.host}/models/churn@${changed.digest}`, ['--raw']) as unknown as {
@@ -274,8 +284,7 @@ describe('model layers that follow the files', () => {
     expect(copy.streamedWhileHashing).toBe(false);
     expect(copy.layerPushes.map((push) => push.outcome)).toEqual(['mounted', 'mounted', 'mounted', 'mounted']);
     expect(copy.bytesUploaded).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    const lines = registry.requests(mark);
+    const lines = await registry.requests(mark);
     const baseLayers = skopeoInspect(`${registry.host}/runtimes/server:1`).Layers.length;
     const mounts = lines.filter((line) => line.startsWith('POST ') && line.includes('mount=') && line.endsWith(' 201'));
     expect(mounts).toHaveLength(first.layer.layers.length + baseLayers + 1); // and the config
