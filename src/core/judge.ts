@@ -113,6 +113,9 @@ export function regressionText(ratio: number): string {
 
 const shortNumber = (value: number) => String(Number(value.toPrecision(2)));
 
+/** `p=0.003`; below what a double tells apart from 0 in the tail, `p<1e-15` (never `p=0`, which no test gives). */
+const pValue = (p: number) => (p < 1e-15 ? 'p<1e-15' : `p=${shortNumber(p)}`);
+
 function powerText(power: number, ratio: number): string {
   return `power ${shortNumber(power)} to see ${regressionText(ratio)}`;
 }
@@ -212,7 +215,7 @@ function checkLatency(m: GateMeasurement, versus: string, ratio: number, pointRa
   const aligned = alignBuckets(canaryBuckets, baselineBuckets);
   const test = mannWhitneyFromBuckets(aligned.a, aligned.b);
   if (!test) return { outcome: 'inconclusive', reason: `${versus}: no histogram buckets to compare` };
-  const evidence = `Mann-Whitney p=${shortNumber(test.pGreater)}, needs < ${shortNumber(spent)}`;
+  const evidence = `Mann-Whitney ${pValue(test.pGreater)}, needs < ${shortNumber(spent)}`;
   const times = `${Number(pointRatio.toPrecision(3))}x`;
   if (pointRatio > ratio && test.pGreater < spent) {
     return {
@@ -229,7 +232,7 @@ function checkLatency(m: GateMeasurement, versus: string, ratio: number, pointRa
   const bound = mannWhitneyFromBuckets(scaled.a, scaled.b);
   const pFaster = bound ? 1 - bound.pGreater : 1;
   if (pointRatio <= ratio && pFaster < spent) {
-    const safeEvidence = `Mann-Whitney p=${shortNumber(pFaster)} against ${ratio}x slower, needs < ${shortNumber(spent)}`;
+    const safeEvidence = `Mann-Whitney ${pValue(pFaster)} against ${ratio}x slower, needs < ${shortNumber(spent)}`;
     return {
       outcome: 'pass',
       decisive: true,
