@@ -76,7 +76,8 @@ export interface ModelContent {
 }
 
 export interface PushProgress {
-  (what: string, sentBytes: number, totalBytes: number): void;
+  /** `finished`: the word for the last line (default `pushed`). */
+  (what: string, doneBytes: number, totalBytes: number, finished?: string): void;
 }
 
 /** What the engine needs from the world; `createBuildBackends` in adapters/registry wires the real ones. */
@@ -238,7 +239,7 @@ export async function buildAndPush(
 export function progressLogger(deps: Pick<BuildDeps, 'logger' | 'clock' | 'progressIntervalMs'>): PushProgress {
   const interval = deps.progressIntervalMs ?? 5000;
   const lastLine = new Map<string, number>();
-  return (what, sent, total) => {
+  return (what, sent, total, finished = 'pushed') => {
     const now = deps.clock.now().getTime();
     const last = lastLine.get(what);
     const done = sent >= total;
@@ -246,7 +247,9 @@ export function progressLogger(deps: Pick<BuildDeps, 'logger' | 'clock' | 'progr
     if (last === Infinity) return;
     lastLine.set(what, done ? Infinity : now);
     const percent = total > 0 ? Math.floor((sent / total) * 100) : 100;
-    deps.logger.info(`${what}: ${formatBytes(sent)} / ${formatBytes(total)} (${percent}%)${done ? ' pushed' : ''}`);
+    deps.logger.info(
+      `${what}: ${formatBytes(sent)} / ${formatBytes(total)} (${percent}%)${done ? ` ${finished}` : ''}`,
+    );
   };
 }
 

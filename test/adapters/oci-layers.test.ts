@@ -162,9 +162,12 @@ afterAll(async () => {
   dir?.remove();
 });
 
-function builder(options: Partial<RegistryClientOptions> = {}): OciBuilder {
+type ProgressLine = [what: string, done: number, total: number, finished: string | undefined];
+
+function builder(options: Partial<RegistryClientOptions> = {}, progress?: ProgressLine[]): OciBuilder {
   const clients = new Map<string, RegistryClient>();
   return new OciBuilder({
+    onProgress: (what, done, total, finished) => progress?.push([what, done, total, finished]),
     clientFor: (host) =>
       clients.get(host) ??
       clients
@@ -218,8 +221,11 @@ describe('model layers that follow the files', () => {
 
   it('first push: a layer per big file, sent while hashed (a new repository); skopeo and umoci read it back', async () => {
     const mark = registry.mark();
-    first = await builder().build(request());
+    const progress: ProgressLine[] = [];
+    first = await builder({}, progress).build(request());
     expect(first.streamedWhileHashing).toBe(true);
+    // Sent while hashed: the upload's progress is the hashing's.
+    expect(progress.filter(([what]) => what.startsWith('hashing '))).toEqual([]);
     expect(first.layerPushes.map((push) => [push.description, push.outcome])).toEqual([
       ['model files', 'uploaded'],
       ['weights/a.bin', 'uploaded'],
@@ -255,8 +261,14 @@ describe('model layers that follow the files', () => {
     bytes[0] = bytes[0]! ^ 0xff;
     writeFileSync(file, bytes);
     const mark = registry.mark();
-    const changed = await builder().build(request());
+    const progress: ProgressLine[] = [];
+    const changed = await builder({}, progress).build(request());
     expect(changed.streamedWhileHashing).toBe(false);
+    // Hashed before anything is sent: each layer says when its hashing is done.
+    const hashed = progress.filter(([what]) => what.startsWith('hashing ')).filter(([, done, total]) => done === total);
+    expect(hashed.map(([what, , , finished]) => `${what} ${finished}`).sort()).toEqual(
+      ['model files', ...BIG].map((description) => `hashing ${description} hashed`),
+    );
     expect(changed.layerPushes.map((push) => [push.description, push.outcome])).toEqual([
       ['model files', 'present'],
       ['weights/a.bin', 'present'],

@@ -269,6 +269,36 @@ describe('model layers', () => {
     ).toEqual([true, true, false, true]);
   });
 
+  it('says how far each layer is hashed (stored) or compressed, every 32 MiB and when done', async () => {
+    const root = join(dir.path, 'progress');
+    mkdirSync(root);
+    writeFileSync(join(root, 'weights.bin'), randomBytes(70 << 20));
+    writeFileSync(join(root, 'vocab.txt'), 'token\n'.repeat(15 << 20)); // 90 MiB that compress
+    const told: [string, number, number][] = [];
+    const built = await buildModelLayers({
+      modelPath: root,
+      workDir: dir.path,
+      ownLayerMinBytes: 1 << 20,
+      onPrepared: (description, done, total) => told.push([description, done, total]),
+    });
+    await built.dispose();
+    expect(built.layers.map((layer) => [layer.description, layer.compressionLevel])).toEqual([
+      ['vocab.txt', 1],
+      ['weights.bin', 0],
+    ]);
+    for (const name of ['weights.bin', 'vocab.txt']) {
+      const lines = told.filter(([description]) => description === name);
+      const total = lines[0]![2];
+      expect(total).toBeGreaterThan(70 << 20);
+      const done = lines.map(([, bytes]) => bytes);
+      // Every 32 MiB or more, rising, and the last line is the whole layer.
+      expect(done.length).toBeGreaterThanOrEqual(3);
+      expect(done.at(-1)).toBe(total);
+      for (const [index, bytes] of done.slice(1).entries()) expect(bytes - done[index]!).toBeGreaterThan(0);
+      expect(done.slice(0, -1).every((bytes, index) => bytes - (index ? done[index - 1]! : 0) >= 32 << 20)).toBe(true);
+    }
+  });
+
   it('compresses what compresses (auto, per layer), and a changed byte changes the digest', async () => {
     const root = join(dir.path, 'three');
     makeModel(root, new Date('2020-01-01'), 0o644);

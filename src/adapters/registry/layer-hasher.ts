@@ -39,14 +39,22 @@ function blockHeader(length, final) {
 }
 
 // part: 'files' (each file's sha256), 'tar' (the tar's sha256) or 'gzip' (CRC-32 and the stored gzip's sha256).
-function hashLayer(part, segments, fileCount, rawSize) {
+// The 'gzip' part reads every byte of the layer: it says how far it got every PROGRESS_EVERY bytes.
+const PROGRESS_EVERY = 32 << 20;
+
+function hashLayer(part, segments, fileCount, rawSize, onBytes) {
   const hash = createHash('sha256');
   const files = part === 'files' ? new Array(fileCount).fill(EMPTY) : [];
   let crc = 0;
   let raw = 0;
+  let told = 0;
   if (part === 'gzip') hash.update(GZIP_HEADER);
   const feed = (chunk) => {
     if (part === 'tar') return hash.update(chunk);
+    if (raw + chunk.length - told >= PROGRESS_EVERY) {
+      told = raw + chunk.length;
+      onBytes(told);
+    }
     crc = crc32(chunk, crc);
     let offset = 0;
     while (offset < chunk.length) {
@@ -93,7 +101,8 @@ function hashLayer(part, segments, fileCount, rawSize) {
 
 parentPort.on('message', ({ id, part, segments, fileCount, rawSize }) => {
   try {
-    parentPort.postMessage({ id, result: hashLayer(part, segments, fileCount, rawSize) });
+    const onBytes = (hashed) => parentPort.postMessage({ id, hashed });
+    parentPort.postMessage({ id, result: hashLayer(part, segments, fileCount, rawSize, onBytes) });
   } catch (error) {
     parentPort.postMessage({ id, error: String((error && error.message) || error) });
   }
@@ -104,6 +113,7 @@ type Part = 'files' | 'tar' | 'gzip';
 
 interface Pending {
   worker: Worker;
+  onHashed?: (bytes: number) => void;
   resolve(hashes: Partial<LayerHashes>): void;
   reject(error: Error): void;
 }
@@ -119,21 +129,28 @@ export class LayerHasher {
   /** One worker more than the cores: three tasks per layer keep two cores busy to the end of a lone layer. */
   constructor(private readonly size = Math.min(4, availableParallelism() + 1)) {}
 
-  async hash(layout: TarLayout): Promise<LayerHashes> {
+  /** `onHashed`: how many of the layer's tar bytes are hashed so far, every 32 MiB or so. */
+  async hash(layout: TarLayout, onHashed?: (bytes: number) => void): Promise<LayerHashes> {
     const [files, tar, gzip] = await Promise.all(
-      (['files', 'tar', 'gzip'] as const).map((part) => this.hashPart(part, layout)),
+      (['files', 'tar', 'gzip'] as const).map((part) =>
+        this.hashPart(part, layout, part === 'gzip' ? onHashed : undefined),
+      ),
     );
     return { files: files!.files!, diffId: tar!.diffId!, digest: gzip!.digest!, crc: gzip!.crc! };
   }
 
-  private async hashPart(part: Part, layout: TarLayout): Promise<Partial<LayerHashes>> {
+  private async hashPart(
+    part: Part,
+    layout: TarLayout,
+    onHashed?: (bytes: number) => void,
+  ): Promise<Partial<LayerHashes>> {
     const worker = await this.acquire();
     // A busy worker keeps the process alive (nothing else may be waiting on the event loop); an idle one does not.
     worker.ref();
     try {
       return await new Promise<Partial<LayerHashes>>((resolve, reject) => {
         const id = this.nextId++;
-        this.pending.set(id, { worker, resolve, reject });
+        this.pending.set(id, { worker, onHashed, resolve, reject });
         const { segments, files, size } = layout;
         worker.postMessage({ id, part, segments, fileCount: files.length, rawSize: size });
       });
@@ -170,8 +187,9 @@ export class LayerHasher {
       // A worker holds a 1 MiB buffer and a few hashes: small heaps keep its resident memory small too.
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
     });
-    worker.on('message', (message: { id: number; result?: Partial<LayerHashes>; error?: string }) => {
+    worker.on('message', (message: { id: number; hashed?: number; result?: Partial<LayerHashes>; error?: string }) => {
       const pending = this.pending.get(message.id);
+      if (message.hashed !== undefined) return pending?.onHashed?.(message.hashed);
       this.pending.delete(message.id);
       if (message.error !== undefined) pending?.reject(new Error(message.error));
       else pending?.resolve(message.result!);

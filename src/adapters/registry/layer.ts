@@ -32,6 +32,9 @@ export const OWN_LAYER_MIN_BYTES = 16 << 20;
 /** The most layers a model gets: runtimes cap an image's layers (overlayfs at about 128, base layers included). */
 export const MAX_MODEL_LAYERS = 32;
 
+/** How often (in tar bytes) a layer's hashing or compressing reports how far it got. */
+const PROGRESS_EVERY = 32 << 20;
+
 export interface ModelFile {
   /** Path inside the model directory, `/`-separated. */
   path: string;
@@ -95,6 +98,8 @@ export interface ModelLayerOptions {
   maxLayers?: number;
   /** Hashing workers (default: one per core, at most 4). */
   hasher?: LayerHasher;
+  /** How far each layer's hashing (and compressing) got: its description, tar bytes done, tar bytes in all. */
+  onPrepared?: (description: string, doneBytes: number, totalBytes: number) => void;
 }
 
 interface Entry extends TarEntry {
@@ -160,7 +165,13 @@ export async function planModelLayers(options: ModelLayerOptions): Promise<Model
   function storedLayer(layout: TarLayout, pool: LayerHasher, description: string, paths: string[]): PlannedLayer {
     const size = storedGzipSize(layout.size);
     let hashing: Promise<LayerHashes> | undefined;
-    const hashes = () => (hashing ??= pool.hash(layout));
+    const hashes = () =>
+      (hashing ??= pool
+        .hash(layout, (bytes) => options.onPrepared?.(description, bytes, layout.size))
+        .then((hashed) => {
+          options.onPrepared?.(description, layout.size, layout.size);
+          return hashed;
+        }));
     const crc = async () => (await hashes()).crc;
     const reader = (): BlobReader => {
       const tar = new TarReader(layout);
@@ -209,7 +220,10 @@ export async function planModelLayers(options: ModelLayerOptions): Promise<Model
       files: paths,
       compressionLevel: level,
       seal: () =>
-        (building ??= buildCompressed(layout, level, file).then(({ digest, diffId, size, sha256s }) => {
+        (building ??= buildCompressed(layout, level, file, (bytes) =>
+          options.onPrepared?.(description, bytes, layout.size),
+        ).then(({ digest, diffId, size, sha256s }) => {
+          options.onPrepared?.(description, layout.size, layout.size);
           fileHashes.set(layer, filesOf(layout, sha256s));
           return { ...fileBlob(file, digest, size), diffId, files: paths, compressionLevel: level, description };
         })),
@@ -325,7 +339,14 @@ async function buildCompressed(
   layout: TarLayout,
   level: number,
   file: string,
+  onBytes: (tarBytes: number) => void,
 ): Promise<{ digest: string; diffId: string; size: number; sha256s: string[] }> {
+  let told = 0;
+  const tell = (done: number) => {
+    if (done - told < PROGRESS_EVERY) return;
+    told = done;
+    onBytes(done);
+  };
   const sha256s = layout.files.map(() => createHash('sha256').digest('hex'));
   async function* tarBytes(): AsyncGenerator<Buffer> {
     for (const segment of layout.segments) {
@@ -354,7 +375,7 @@ async function buildCompressed(
       sha256s[segment.file] = hash.digest('hex');
     }
   }
-  const raw = hashingStream();
+  const raw = hashingStream(tell);
   const compressed = hashingStream();
   await pipeline(
     Readable.from(tarBytes(), { objectMode: false }),
@@ -366,7 +387,7 @@ async function buildCompressed(
   return { digest: compressed.digest(), diffId: raw.digest(), size: compressed.bytes(), sha256s };
 }
 
-function hashingStream(): { stream: Transform; digest(): string; bytes(): number } {
+function hashingStream(onBytes?: (bytes: number) => void): { stream: Transform; digest(): string; bytes(): number } {
   const hash = createHash('sha256');
   let bytes = 0;
   const stream = new Transform({
@@ -374,6 +395,7 @@ function hashingStream(): { stream: Transform; digest(): string; bytes(): number
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
       bytes += chunk.length;
+      onBytes?.(bytes);
       callback(null, chunk);
     },
   });

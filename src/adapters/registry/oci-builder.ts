@@ -83,7 +83,8 @@ export interface OciBuildResult extends BuiltImage {
 }
 
 export interface BuildProgress {
-  (what: string, sentBytes: number, totalBytes: number): void;
+  /** `finished`: the word for the last line (default `pushed`). */
+  (what: string, doneBytes: number, totalBytes: number, finished?: string): void;
 }
 
 export interface OciBuilderDeps {
@@ -173,7 +174,14 @@ export class OciBuilder implements ImageBuilder<OciBuildRequest> {
     const baseConfigs = baseImages.map(({ image }) => baseClient.getBlob(base.repository, image.config.digest));
     for (const config of baseConfigs) config.catch(() => undefined);
 
+    // A layer hashed before it is sent is silent until its upload starts: for a large model, the hashing says how far
+    // it got (a layer sent while it is hashed shows its upload instead).
+    let hashedFirst = false;
+    const onPrepared = (description: string, done: number, total: number) => {
+      if (hashedFirst) this.deps.onProgress?.(`hashing ${description}`, done, total, 'hashed');
+    };
     const plan = await planModelLayers({
+      onPrepared,
       modelPath: request.modelPath,
       target: request.modelTarget,
       workDir: request.workDir,
@@ -185,6 +193,7 @@ export class OciBuilder implements ImageBuilder<OciBuildRequest> {
     try {
       const firstBaseLayer = baseImages[0]!.image.layers.find((layer) => !layer.urls?.length);
       const streamedWhileHashing = !request.mountFrom?.length && (await job.repositoryIsNew(firstBaseLayer?.digest));
+      hashedFirst = !streamedWhileHashing;
       // Base layers and model layers move at once; every model layer is hashed (or built) meanwhile.
       const baseCopies = baseImages.flatMap(({ image }) =>
         image.layers.filter((layer) => !layer.urls?.length).map((layer) => job.copyBaseBlob(layer)),
