@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const MANIFEST = `apiVersion: apps/v1
+export const MANIFEST = `apiVersion: apps/v1
 kind: Deployment
 metadata: { name: churn-scorer, namespace: ml }
 spec:
@@ -16,7 +16,7 @@ spec:
     metadata: { labels: { app: churn-scorer } }
     spec: { containers: [{ name: model, image: "x:1" }] }
 `;
-const IMAGE = `myacr.azurecr.io/churn@sha256:${'a'.repeat(64)}`;
+export const IMAGE = `myacr.azurecr.io/churn@sha256:${'a'.repeat(64)}`;
 const TICKS_PER_SECOND = 100;
 
 /** CPU seconds of this process's reaped children so far (cutime + cstime). */

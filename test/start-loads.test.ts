@@ -1,27 +1,17 @@
 // What the bundled CLI and action load to start: `--help` and `plan` (CLI and action) must not load the clients
 // they never call (Kubernetes, GitHub, HTTP, registry tools, globbing), which cost a start four times a bare node's.
-// Each loaded chunk is traced back to its sources through its source map, as a user profiling the start would.
+// Each loaded chunk is traced back to its sources through its source map, as a user profiling the start would; the
+// manifest and image are the start benchmark's.
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { IMAGE, MANIFEST } from '../bench/cold-start.js';
 import { tempDir } from './support/local.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RECORDER = join(ROOT, 'test/support/load-recorder.mjs');
-const IMAGE = `myacr.azurecr.io/churn@sha256:${'a'.repeat(64)}`;
-const MANIFEST = `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: churn-scorer, namespace: ml }
-spec:
-  replicas: 4
-  selector: { matchLabels: { app: churn-scorer } }
-  template:
-    metadata: { labels: { app: churn-scorer } }
-    spec: { containers: [{ name: model, image: "x:1" }] }
-`;
-
 /** Never loaded by --help or plan: each is loaded by the command or adapter that uses it, when it runs. */
 const HEAVY = [
   '@kubernetes/client-node',
