@@ -42,6 +42,8 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   logLevel: 'warning',
   plugins: [toolkitWithoutSideEffects],
+  // Only the version of package.json goes into the bundle, so editing the rest of it leaves dist/ as it is.
+  define: { MODEL_CANARY_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
   // CommonJS dependencies inside an ESM bundle still call require().
   banner: {
     js: "import { createRequire as __mcRequire } from 'node:module'; const require = __mcRequire(import.meta.url);",

@@ -3,14 +3,19 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command as Program, CommanderError, Option } from 'commander';
-import packageJson from '../../package.json' with { type: 'json' };
 import { ConfigError } from '../core/config.js';
 import { type Command, COMMANDS } from '../core/config-schema.js';
 import { didYouMean } from '../core/suggest.js';
 import { type FlagDoc, flagDocs, flagsOf } from './flags.js';
 import { COMMAND_SUMMARIES, flagHelp, PROGRAM_FOOTER, USAGE_LINE } from './help.js';
 
-export const VERSION: string = packageJson.version;
+/** Set by the bundler (scripts/build.mjs) to package.json's version; unbundled (tsx, jest), read from package.json. */
+declare const MODEL_CANARY_VERSION: string | undefined;
+
+export const VERSION: string =
+  typeof MODEL_CANARY_VERSION === 'string'
+    ? MODEL_CANARY_VERSION
+    : (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Either the command to run with its flags, or an exit code when help or the version was printed. */
 export type ParsedCli = { command: Command; flags: Record<string, string> } | { exit: number };
