@@ -199,8 +199,10 @@ describe('deploy --router kserve, judged from the queue-proxy metrics of the Kna
     const after = isvc()!;
     expect(after.spec.predictor).not.toHaveProperty('canaryTrafficPercent');
     expect(after.spec.predictor.containers[0]?.image).toBe(FIRST);
-    expect(after.metadata.annotations ?? {}).not.toHaveProperty('model-canary.io/previous-predictor');
     const status = predictorStatus();
+    // One revision for the restored predictor, none more: what model-canary writes on the InferenceService around
+    // it (its annotations are part of the revision template) does not change at the end.
+    expect(status.latestCreatedRevision).toBe(revisionName(3));
     expect(status.latestRolledoutRevision).toBe(revisionName(3));
     expect(imageOfRevision(status.latestRolledoutRevision)).toBe(FIRST);
     expect(status.traffic).toEqual([{ revisionName: revisionName(3), latestRevision: true, percent: 100 }]);
@@ -228,9 +230,15 @@ describe('deploy --router kserve, judged from the queue-proxy metrics of the Kna
     const after = isvc()!;
     expect(after.spec.predictor).not.toHaveProperty('canaryTrafficPercent');
     expect(after.spec.predictor.containers[0]?.image).toBe(GOOD);
+    // Promoting drops canaryTrafficPercent and nothing else: no new revision (a changed annotation would make one).
     expect(predictorStatus()).toMatchObject({
+      latestCreatedRevision: revisionName(4),
       latestRolledoutRevision: revisionName(4),
       traffic: [{ revisionName: revisionName(4), latestRevision: true, percent: 100 }],
     });
+    // The rollout's number is kept in the history, the current one beside it (history 1: first, 2: rolled back).
+    const history = fake.object('v1', 'ConfigMap', NAMESPACE, `model-canary-${MODEL}-history`);
+    expect((history?.data as Record<string, string>).current).toBe('3');
+    expect(after.metadata.annotations ?? {}).not.toHaveProperty(['model-canary.io/revision']);
   }, 90_000);
 });

@@ -179,17 +179,23 @@ function finishHandler(outcome: ManualAction): CommandHandler {
         ? `${outcome === 'promote' ? 'promoted' : 'aborted'} by hand`
         : `${result.reason}: ${result.detail}`;
       // An abort is recorded too, so the history (and a re-run that finds no canary) says how the canary ended.
-      await writeRecord(cluster, target.model, target.namespace, {
-        revision,
-        image: target.image,
-        digest: digestOf(target.image) ?? '',
-        manifestHash,
-        verdict,
-        startedAt,
-        endedAt: clock.now().toISOString(),
-        ...(services.run.url ? { runUrl: services.run.url } : {}),
-        ...(services.run.actor ? { actor: services.run.actor } : {}),
-      });
+      await writeRecord(
+        cluster,
+        target.model,
+        target.namespace,
+        {
+          revision,
+          image: target.image,
+          digest: digestOf(target.image) ?? '',
+          manifestHash,
+          verdict,
+          startedAt,
+          endedAt: clock.now().toISOString(),
+          ...(services.run.url ? { runUrl: services.run.url } : {}),
+          ...(services.run.actor ? { actor: services.run.actor } : {}),
+        },
+        { current: verdict === 'promoted' },
+      );
       const report: Report = {
         command: config.command,
         model: target.model,

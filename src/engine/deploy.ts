@@ -167,19 +167,25 @@ export async function runRollout(
     const outcome = stable
       ? await canaryRollout(config, target, leaseHolderDeps, clusterOptions, lease, revision, record)
       : await firstRollout(config, target, leaseHolderDeps, clusterOptions, revision, record);
-    await writeRecord(cluster, target.model, target.namespace, {
-      revision,
-      image: target.image,
-      digest: digestOf(target.image) ?? '',
-      manifestHash,
-      ...(target.modelSource ? { model: target.modelSource } : {}),
-      verdict: outcome.report.verdict,
-      startedAt: startedAt.toISOString(),
-      endedAt: clock.now().toISOString(),
-      ...(run.pr ? { pr: run.pr } : {}),
-      ...(run.url ? { runUrl: run.url } : {}),
-      ...(run.actor ? { actor: run.actor } : {}),
-    });
+    await writeRecord(
+      cluster,
+      target.model,
+      target.namespace,
+      {
+        revision,
+        image: target.image,
+        digest: digestOf(target.image) ?? '',
+        manifestHash,
+        ...(target.modelSource ? { model: target.modelSource } : {}),
+        verdict: outcome.report.verdict,
+        startedAt: startedAt.toISOString(),
+        endedAt: clock.now().toISOString(),
+        ...(run.pr ? { pr: run.pr } : {}),
+        ...(run.url ? { runUrl: run.url } : {}),
+        ...(run.actor ? { actor: run.actor } : {}),
+      },
+      { current: outcome.report.verdict === 'promoted' },
+    );
     return outcome;
   } finally {
     await lease.release().catch((error: Error) => logger.warn(`could not release the lease: ${error.message}`));

@@ -1,5 +1,8 @@
-// Rollout history in the cluster: ConfigMap model-canary-<model>-history (last 20 records) and the current revision
-// as an annotation on the stable. `rollbackTo` re-applies a recorded revision's image without a rebuild.
+// Rollout history in the cluster: ConfigMap model-canary-<model>-history (last 20 records, and the revision the
+// stable runs under `current`) and the current revision as an annotation on a stable Deployment. An
+// InferenceService carries no revision annotation that changes: KServe copies its annotations into the Knative
+// revision template, so a new number at promote would start one more revision of the same pods; its current revision
+// is the ConfigMap's. `rollbackTo` re-applies a recorded revision's image without a rebuild.
 import type { Cluster, KubeObject, ObjectKey } from '../core/ports.js';
 import type { RolloutTarget } from '../core/target.js';
 import { isConflict } from '../core/conflict.js';
@@ -36,6 +39,7 @@ export async function writeRecord(
   model: string,
   namespace: string,
   record: HistoryRecord,
+  options: { current?: boolean } = {},
 ): Promise<HistoryRecord[]> {
   const key = historyKey(model, namespace);
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -53,7 +57,7 @@ export async function writeRecord(
         labels: { app: model, 'app.kubernetes.io/managed-by': 'model-canary' },
         ...(live ? { resourceVersion: live.metadata.resourceVersion } : {}),
       },
-      data: serializeHistory(records),
+      data: { ...serializeHistory(records), ...currentEntry(options.current ? record.revision : currentOf(live)) },
     };
     try {
       await cluster.apply(configMap, live ? { force: true } : { createOnly: true });
@@ -65,11 +69,25 @@ export async function writeRecord(
   throw new Error(`ConfigMap ${namespace}/${key.name} keeps changing under us: another run is writing history; re-run`);
 }
 
-/** The revision the stable runs, from its annotation. */
+const CURRENT_KEY = 'current';
+
+function currentOf(configMap: KubeObject | undefined): number | undefined {
+  const value = (configMap?.data as Record<string, string> | undefined)?.[CURRENT_KEY];
+  return value === undefined || !/^\d+$/.test(value) ? undefined : Number(value);
+}
+
+const currentEntry = (revision: number | undefined): Record<string, string> =>
+  revision === undefined ? {} : { [CURRENT_KEY]: String(revision) };
+
+/** The revision the stable runs: a Deployment's annotation; an InferenceService's from the history (see above). */
 export async function currentRevision(cluster: Cluster, target: RolloutTarget): Promise<number | undefined> {
   const live = await cluster.get(keyOf(target.stable));
+  const recorded =
+    target.stable.kind === 'InferenceService'
+      ? currentOf(await cluster.get(historyKey(target.model, target.namespace)))
+      : undefined;
   const value = live?.metadata.annotations?.[REVISION_ANNOTATION];
-  return value === undefined ? undefined : Number(value);
+  return recorded ?? (value === undefined ? undefined : Number(value));
 }
 
 /** The target re-pointed at a recorded image: the canary Deployment (if any) gets it too, though none is applied. */
@@ -115,16 +133,22 @@ export async function rollbackTo(
 ): Promise<RollbackToResult> {
   const { chosen, revision } = await rollbackChoice(cluster, target, to, record.runUrl);
   const result = await promote(cluster, targetWithImage(target, chosen.image), options, revision);
-  await writeRecord(cluster, target.model, target.namespace, {
-    ...record,
-    revision,
-    image: chosen.image,
-    digest: chosen.digest,
-    manifestHash: chosen.manifestHash,
-    ...(chosen.model ? { model: chosen.model } : {}),
-    verdict: result.ready ? 'rolled-back' : 'failed',
-    endedAt: options.clock.now().toISOString(),
-  });
+  await writeRecord(
+    cluster,
+    target.model,
+    target.namespace,
+    {
+      ...record,
+      revision,
+      image: chosen.image,
+      digest: chosen.digest,
+      manifestHash: chosen.manifestHash,
+      ...(chosen.model ? { model: chosen.model } : {}),
+      verdict: result.ready ? 'rolled-back' : 'failed',
+      endedAt: options.clock.now().toISOString(),
+    },
+    { current: result.ready },
+  );
   return {
     record: chosen,
     revision,

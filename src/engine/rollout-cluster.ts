@@ -6,7 +6,7 @@ import { objectId, specOf } from '../core/kube.js';
 import { inferenceServiceReadiness } from '../core/readiness.js';
 import { REVISION_ANNOTATION } from '../core/history.js';
 import { keyOf, objectsAtWeight, routerCleanup, type RouterName } from '../core/routers/index.js';
-import { kserveRollbackSteps, withLivePredictor } from '../core/routers/kserve.js';
+import { kserveRollbackSteps, PREVIOUS_PREDICTOR, withLivePredictor } from '../core/routers/kserve.js';
 import { withLiveStableImages } from '../core/live.js';
 
 export interface ClusterRolloutOptions {
@@ -57,17 +57,18 @@ export async function waitReady(
 }
 
 /** Keeps the stable's current revision annotation: applying without it would make server-side apply drop it. */
-function keepRevision(object: KubeObject, live: KubeObject | undefined, revision?: number): KubeObject {
-  const value = revision !== undefined ? String(revision) : live?.metadata.annotations?.[REVISION_ANNOTATION];
-  if (value === undefined) return object;
+/** The object with `key` set to `value`, else to the live object's value for it (none: left as it is). */
+function keepAnnotation(object: KubeObject, live: KubeObject | undefined, key: string, value?: string): KubeObject {
+  const kept = value ?? live?.metadata.annotations?.[key];
+  if (kept === undefined) return object;
   return {
     ...object,
-    metadata: {
-      ...object.metadata,
-      annotations: { ...(object.metadata.annotations ?? {}), [REVISION_ANNOTATION]: value },
-    },
+    metadata: { ...object.metadata, annotations: { ...(object.metadata.annotations ?? {}), [key]: kept } },
   };
 }
+
+const keepRevision = (object: KubeObject, live: KubeObject | undefined, revision?: number): KubeObject =>
+  keepAnnotation(object, live, REVISION_ANNOTATION, revision === undefined ? undefined : String(revision));
 
 /** The stable's replica count now: the HPA's when one scales it, else the manifests'. */
 function currentReplicas(target: RolloutTarget, live: KubeObject | undefined): number {
@@ -151,7 +152,12 @@ async function finish(
     await waitReady(cluster, steps.held, options);
   }
   const cleanup = routerCleanup(options.router, resolved.target, outcome);
-  const stable = keepRevision(cleanup.stable, resolved.live, revision);
+  // KServe: the recorded predictor stays exactly as the steps wrote it (an InferenceService annotation is part of
+  // the revision template: a changed one would start a revision of its own).
+  const finished =
+    options.router === 'kserve' ? keepAnnotation(cleanup.stable, resolved.live, PREVIOUS_PREDICTOR) : cleanup.stable;
+  // Its revision number lives in the history then (engine/history.ts), not in an annotation that would change.
+  const stable = keepRevision(finished, resolved.live, options.router === 'kserve' ? undefined : revision);
   await cluster.apply(stable, APPLY);
   const ready = await waitReady(cluster, stable, options);
   if (!ready.ready && outcome === 'promote') return { ...ready, outcome };

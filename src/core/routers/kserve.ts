@@ -7,8 +7,19 @@ import { ManifestError } from '../manifests.js';
 import { weights } from './services.js';
 
 export const KSERVE_API_VERSION = 'serving.kserve.io/v1beta1';
-/** Where the predictor spec that was live before the rollout is kept, so a roll back can restore it after a crash. */
+/**
+ * Where the predictor spec that was live before the rollout is kept, so a roll back can restore it after a crash.
+ * KServe copies the InferenceService's annotations into the Knative revision template, so any change to this one
+ * is a new revision: it is written with the canary's image (one revision) and left as it is at promote and restore,
+ * where removing it would start one more revision for nothing. It counts only while a rollout is in flight.
+ */
 export const PREVIOUS_PREDICTOR = 'model-canary.io/previous-predictor';
+
+/** A rollout is in flight while the predictor has a canaryTrafficPercent: every step sets it, promote and restore drop it. */
+export function rolloutInFlight(isvc: KubeObject | undefined): boolean {
+  const predictor = isvc ? specOf(isvc).predictor : undefined;
+  return typeof (predictor as Predictor | undefined)?.canaryTrafficPercent === 'number';
+}
 
 type Predictor = Record<string, unknown> & { containers?: { name?: string; image?: string }[] };
 
@@ -55,16 +66,12 @@ export function kserveRouterObjects(target: RolloutTarget, weight: number): Kube
 
 /** Promoted: the new predictor takes all traffic (no canaryTrafficPercent). */
 export function kservePromoted(target: RolloutTarget): KubeObject {
-  const isvc = isvcWith(target, predictorWithImage(target));
-  delete isvc.metadata.annotations?.[PREVIOUS_PREDICTOR];
-  return isvc;
+  return isvcWith(target, predictorWithImage(target));
 }
 
 /** Rolled back: the previous predictor spec, all traffic. */
 export function kserveRestored(target: RolloutTarget): KubeObject {
-  const isvc = isvcWith(target, clone(predictorOf(target.stable)));
-  delete isvc.metadata.annotations?.[PREVIOUS_PREDICTOR];
-  return isvc;
+  return isvcWith(target, clone(predictorOf(target.stable)));
 }
 
 /**
@@ -86,7 +93,7 @@ export function kserveRollbackSteps(target: RolloutTarget): { trafficOff: KubeOb
  */
 export function withLivePredictor(target: RolloutTarget, live: KubeObject | undefined): RolloutTarget {
   if (!live) return target;
-  const recorded = live.metadata.annotations?.[PREVIOUS_PREDICTOR];
+  const recorded = rolloutInFlight(live) ? live.metadata.annotations?.[PREVIOUS_PREDICTOR] : undefined;
   const livePredictor = clone(predictorOf(live));
   delete livePredictor.canaryTrafficPercent;
   const runsNewImage = (livePredictor.containers ?? []).some((c) => c.image === target.image);
@@ -116,8 +123,8 @@ export function kserveRevisions(isvc: KubeObject | undefined): { stable?: string
   const created = text('latestCreatedRevision');
   const rolledOut = text('latestRolledoutRevision');
   // At the 100% step KServe counts the canary as rolled out (it has all traffic); while the rollout is in flight
-  // (the previous predictor is still recorded) the stable is the revision rolled out before it.
-  const inFlight = isvc?.metadata.annotations?.[PREVIOUS_PREDICTOR] !== undefined;
+  // (canaryTrafficPercent still set) the stable is the revision rolled out before it.
+  const inFlight = rolloutInFlight(isvc);
   const previous = text('previousRolledoutRevision');
   const stable =
     inFlight && created !== undefined && created === rolledOut && previous

@@ -10,9 +10,9 @@
 // - One object plays the InferenceService, its Knative Service, Configuration, Revisions and Route: no ksvc or
 //   Revision objects are stored, and no pods are made for revisions. The revisions live in this controller's memory
 //   (`inferenceServiceRevisions`), per InferenceService uid.
-// - A revision's template is the predictor spec without canaryTrafficPercent. Real KServe also copies the
-//   InferenceService's annotations (less a short disallowed list) into the revision template, so changing an
-//   annotation makes a new revision there too; here it does not.
+// - A revision's template is the predictor spec without canaryTrafficPercent, plus the InferenceService's
+//   annotations less KServe's ServiceAnnotationDisallowedList (pkg/constants/constants.go), which KServe copies into
+//   the revision template: changing an annotation makes a new revision, as it does there.
 // - A revision is ready readyDelayMs after it is created, or fails then (an image with `bad-pull`: the
 //   InferenceService is Ready=False, RevisionFailed); it never scales, and serves no traffic of its own: traffic
 //   exists only in status (see test/support/queue-proxy-exporter.ts for its metrics).
@@ -25,6 +25,14 @@ import { createHash } from 'node:crypto';
 import type { JsonObject } from './fields.js';
 import { typeByKind } from './resources.js';
 import type { Store } from './store.js';
+
+/** KServe's ServiceAnnotationDisallowedList: the InferenceService annotations it does not copy into revisions. */
+const REVISION_ANNOTATIONS_DISALLOWED = [
+  'autoscaling.knative.dev/min-scale',
+  'autoscaling.knative.dev/max-scale',
+  'internal.serving.kserve.io/storage-initializer-sourceuri',
+  'kubectl.kubernetes.io/last-applied-configuration',
+];
 
 export interface ControllerOptions {
   /** How long a healthy pod takes to become ready. */
@@ -369,6 +377,10 @@ export class Controller {
     // Knative: every new template is a new revision, named by a counter that never goes back.
     const template: JsonObject = { ...predictor };
     delete template.canaryTrafficPercent;
+    const annotations = Object.entries((isvc.metadata.annotations ?? {}) as Record<string, string>).filter(
+      ([key]) => !REVISION_ANNOTATIONS_DISALLOWED.includes(key),
+    );
+    if (annotations.length > 0) template[' annotations'] = Object.fromEntries(annotations);
     const hash = hashOf(canonical(template));
     const uid = String(isvc.metadata.uid);
     const revisions = this.revisions.get(uid) ?? [];
