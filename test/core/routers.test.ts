@@ -7,6 +7,7 @@ import {
   ROUTERS,
   type RouterName,
 } from '../../src/core/routers/index.js';
+import { kserveRevisions, withLivePredictor } from '../../src/core/routers/kserve.js';
 import { buildTarget, NEW_IMAGE, OLD_IMAGE } from '../support/kube-target.js';
 
 const find = (objects: KubeObject[], kind: string, name: string): KubeObject | undefined =>
@@ -71,6 +72,37 @@ describe('objectsAtWeight', () => {
     expect(at('spec.predictor.canaryTrafficPercent')(isvc)).toBe(10);
     expect(at('spec.predictor.containers')(isvc)).toEqual([{ name: 'kserve-container', image: NEW_IMAGE }]);
     expect(isvc?.metadata.annotations?.['model-canary.io/previous-predictor']).toContain(OLD_IMAGE);
+  });
+
+  it('kserve: the recorded predictor counts only while canaryTrafficPercent is set, so a stale one is harmless', () => {
+    const target = buildTarget({ router: 'kserve' });
+    const [inFlight] = objectsAtWeight('kserve', target, 10);
+    const promoted = routerCleanup('kserve', target, 'promote').stable;
+    // Promote drops canaryTrafficPercent and keeps the annotation (a change to it would be a Knative revision).
+    expect(at('spec.predictor.canaryTrafficPercent')(promoted)).toBeUndefined();
+    expect(promoted.metadata.annotations?.['model-canary.io/previous-predictor']).toBe(
+      inFlight?.metadata.annotations?.['model-canary.io/previous-predictor'],
+    );
+    const predictorImage = (t: ReturnType<typeof buildTarget>) =>
+      (at('spec.predictor.containers')(t.stable) as { image: string }[])[0]?.image;
+    // The next rollout (image C) after that promote: the stable is the live predictor (NEW), not the stale record (OLD).
+    const next = { ...target, image: 'registry.local/models/churn@sha256:' + 'c'.repeat(64) };
+    expect(predictorImage(withLivePredictor(next, promoted))).toBe(NEW_IMAGE);
+    // A crash mid-rollout (canaryTrafficPercent set, the live predictor already new): the record is the stable.
+    expect(predictorImage(withLivePredictor(target, inFlight))).toBe(OLD_IMAGE);
+    const status = {
+      components: {
+        predictor: {
+          latestCreatedRevision: 'r2',
+          latestRolledoutRevision: 'r2',
+          previousRolledoutRevision: 'r1',
+        },
+      },
+    };
+    // At the 100% step the canary is rolled out: while in flight, the stable is the revision before it; once promoted
+    // (the annotation still there), the rolled-out one.
+    expect(kserveRevisions({ ...inFlight!, status })).toEqual({ stable: 'r1', canary: 'r2' });
+    expect(kserveRevisions({ ...promoted, status })).toEqual({ stable: 'r2' });
   });
 
   it.each(ROUTERS.filter((r) => r !== 'kserve'))('%s: the canary selector never matches stable pods', (router) => {
