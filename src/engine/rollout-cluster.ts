@@ -56,7 +56,6 @@ export async function waitReady(
   }
 }
 
-/** Keeps the stable's current revision annotation: applying without it would make server-side apply drop it. */
 /** The object with `key` set to `value`, else to the live object's value for it (none: left as it is). */
 function keepAnnotation(object: KubeObject, live: KubeObject | undefined, key: string, value?: string): KubeObject {
   const kept = value ?? live?.metadata.annotations?.[key];
@@ -67,6 +66,7 @@ function keepAnnotation(object: KubeObject, live: KubeObject | undefined, key: s
   };
 }
 
+/** Keeps the stable's current revision annotation: applying without it would make server-side apply drop it. */
 const keepRevision = (object: KubeObject, live: KubeObject | undefined, revision?: number): KubeObject =>
   keepAnnotation(object, live, REVISION_ANNOTATION, revision === undefined ? undefined : String(revision));
 
