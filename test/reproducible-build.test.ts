@@ -99,6 +99,9 @@ describe('reproducible images', () => {
     expect(second.digest).toBe(first.digest);
     expect(createdOf(first.digest!)).toBe('1970-01-01T00:00:00Z');
     expect(first.stderr).toMatch(/image created time 1970-01-01T00:00:00\.000Z, from the Unix epoch/);
+    // The first push sent the layer while hashing it; the second found the repository and hashed first, saying so.
+    expect(first.stderr).not.toMatch(/^hashing /m);
+    expect(second.stderr).toMatch(/^hashing model files: .+ \(100%\) hashed$/m);
   });
 
   it('SOURCE_DATE_EPOCH sets the creation time: same digest again, another than the epoch build', async () => {
