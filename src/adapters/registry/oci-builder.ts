@@ -7,6 +7,7 @@
 import { parseImageRef, manifestReference, imageByDigest } from '../../core/image-ref.js';
 import { formatPlatform, imageLabels, mergeEnv, platformWanted, type Platform } from '../../core/image-labels.js';
 import type { BuiltImage, ImageBuilder } from '../../core/ports.js';
+import type { PushProgress } from '../../engine/build.js';
 import { bufferBlob, type BlobSource } from './blob-source.js';
 import { MEDIA_TYPES, type Manifest, type RegistryClient, type UploadResult } from './client.js';
 import {
@@ -82,15 +83,10 @@ export interface OciBuildResult extends BuiltImage {
   platforms: string[];
 }
 
-export interface BuildProgress {
-  /** `finished`: the word for the last line (default `pushed`). */
-  (what: string, doneBytes: number, totalBytes: number, finished?: string): void;
-}
-
 export interface OciBuilderDeps {
   /** A registry client per host (base and target may differ). */
   clientFor(registry: string): RegistryClient;
-  onProgress?: BuildProgress;
+  onProgress?: PushProgress;
 }
 
 interface Descriptor {
@@ -287,7 +283,7 @@ class PushJob {
     private readonly baseRepository: string,
     private readonly baseClient: RegistryClient,
     private readonly target: RegistryClient,
-    private readonly onProgress?: BuildProgress,
+    private readonly onProgress?: PushProgress,
   ) {
     this.slots = new Slots(Math.max(1, request.concurrency ?? DEFAULT_CONCURRENCY));
   }
