@@ -130,8 +130,8 @@ export function parseCli(argv: string[], options: ParseOptions = {}): ParsedCli 
   const cwd = options.cwd ?? process.cwd();
   let chosen: { command: Command; sub: Program } | undefined;
   // The command is the first word (`help <command>`: the second); a flag before it is an error that names it.
-  const named = argv[0] === 'help' ? argv[1] : isCommand(argv[0] ?? '') ? argv[0] : argv.find(isCommand);
-  const root = program(write, (command, sub) => (chosen = { command, sub }), named as Command | undefined);
+  const named = (argv[0] === 'help' ? argv.slice(1, 2) : argv).find(isCommand);
+  const root = program(write, (command, sub) => (chosen = { command, sub }), named);
 
   if (argv[0] === 'help') {
     const [, topic, ...rest] = argv;

@@ -375,13 +375,14 @@ export class Controller {
       typeof predictor.canaryTrafficPercent === 'number' ? predictor.canaryTrafficPercent : undefined;
 
     // Knative: every new template is a new revision, named by a counter that never goes back.
-    const template: JsonObject = { ...predictor };
-    delete template.canaryTrafficPercent;
-    const annotations = Object.entries((isvc.metadata.annotations ?? {}) as Record<string, string>).filter(
-      ([key]) => !REVISION_ANNOTATIONS_DISALLOWED.includes(key),
+    const spec: JsonObject = { ...predictor };
+    delete spec.canaryTrafficPercent;
+    const annotations = Object.fromEntries(
+      Object.entries((isvc.metadata.annotations ?? {}) as Record<string, string>).filter(
+        ([key]) => !REVISION_ANNOTATIONS_DISALLOWED.includes(key),
+      ),
     );
-    if (annotations.length > 0) template[' annotations'] = Object.fromEntries(annotations);
-    const hash = hashOf(canonical(template));
+    const hash = hashOf(canonical({ annotations, spec }));
     const uid = String(isvc.metadata.uid);
     const revisions = this.revisions.get(uid) ?? [];
     this.revisions.set(uid, revisions);
