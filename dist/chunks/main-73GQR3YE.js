@@ -1,3 +1,0 @@
-import { createRequire as __mcRequire } from 'node:module'; const require = __mcRequire(import.meta.url);
-import{c as a,d as b}from"./chunk-AUVJL3DK.js";import"./chunk-IQUFBBYZ.js";import"./chunk-ESFZTVWG.js";import"./chunk-PNEJC2D7.js";import"./chunk-TAKULUW7.js";import"./chunk-NRDLIA6O.js";import"./chunk-VBMIAMQN.js";import"./chunk-M5EZRRO7.js";import"./chunk-TA3P4ZJR.js";import"./chunk-C5V2HJWG.js";import"./chunk-XP3DQEVK.js";import"./chunk-R4OG6ZLY.js";import"./chunk-E4PQCIYN.js";import"./chunk-NVNTAOIC.js";import"./chunk-XZNDK7ZR.js";import"./chunk-3DPFKTNF.js";import"./chunk-AB5AZAEA.js";import"./chunk-BGJIYXDJ.js";export{a as actionLogger,b as run};
-//# sourceMappingURL=main-73GQR3YE.js.map
